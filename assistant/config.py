@@ -1,0 +1,81 @@
+"""Settings: defaults, then the person's ``config.yaml``, then environment and flags."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from assistant.errors import DataFileError
+from assistant.paths import config_dir
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Settings:
+    country: str = "US"
+    """Which crisis numbers to read (a file in intents/locales/)."""
+    language: str = "en"
+    rate_wpm: int = 160
+    """Speaking rate; 150–170 is the comfortable band for synthetic speech."""
+    voice: str | None = None
+    """Text-to-speech voice id or name (espeak-ng voices, e.g. en-us)."""
+    model: str | None = None
+    """Vosk model folder or installed model name; default: the active model."""
+    input_device: str | None = None
+    output_device: str | None = None
+    time_scale: float = 1.0
+    """Multiplies every pause and exercise timing (tests and demos)."""
+    end_silence: float = 0.4
+    """Seconds of quiet after the last word that end an utterance."""
+
+    @classmethod
+    def load(cls, data_dir_override: str | None = None, **overrides: Any) -> Settings:
+        settings = cls()
+        path = config_dir(data_dir_override) / "config.yaml"
+        if path.exists():
+            settings = settings.merged(_read(path), str(path))
+        env_scale = os.environ.get("STEADY_TIME_SCALE")
+        if env_scale:
+            settings = settings.merged({"time_scale": env_scale}, "STEADY_TIME_SCALE")
+        return settings.merged({k: v for k, v in overrides.items() if v is not None}, "the command line")
+
+    def merged(self, values: dict[str, Any], where: str) -> Settings:
+        known = {f.name: f for f in fields(self)}
+        changes: dict[str, Any] = {}
+        for key, value in values.items():
+            if key not in known:
+                raise DataFileError(f"{where}: unknown setting '{key}' (known: {', '.join(known)}).")
+            default = getattr(Settings(), key)
+            try:
+                if isinstance(default, bool) or value is None:
+                    changes[key] = value
+                elif isinstance(default, float):
+                    changes[key] = float(value)
+                elif isinstance(default, int):
+                    changes[key] = int(value)
+                else:
+                    changes[key] = str(value)
+            except (TypeError, ValueError):
+                raise DataFileError(f"{where}: setting '{key}' has a bad value {value!r}.") from None
+        result = replace(self, **changes)
+        if result.time_scale <= 0:
+            raise DataFileError(f"{where}: time_scale must be above zero.")
+        if not 80 <= result.rate_wpm <= 300:
+            raise DataFileError(f"{where}: rate_wpm must be between 80 and 300.")
+        return result
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        raise DataFileError(f"{path}: could not read the settings file.") from None
+    if not isinstance(data, dict):
+        raise DataFileError(f"{path}: expected settings as 'name: value' lines.")
+    return data

@@ -1,0 +1,118 @@
+"""The crisis check: runs on every final transcript before anything else.
+
+Rules are regular expressions kept as data (``intents/safety/<lang>/crisis.yaml``)
+over normalised text. There is no fuzzy cutoff anywhere on this path: a rule that
+matches raises the crisis flow. Figurative rules ("this traffic is killing me")
+only remove a match they fully contain; negated rules ("i'm not suicidal, but...")
+soften the reply but never hide another rule's match. Nothing here logs the text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.datafiles import load_yaml, require, validate
+from assistant.errors import DataFileError
+from assistant.text import normalize
+
+CATEGORIES = ("explicit", "passive", "plan", "self_harm", "danger")
+
+
+@dataclass(frozen=True)
+class CrisisFinding:
+    """What the crisis check found. Holds no words of the utterance."""
+
+    category: str
+    """One of :data:`CATEGORIES`."""
+    negated: bool
+    """True when every match sits inside a negated statement ("i'm not suicidal but")."""
+
+
+@dataclass(frozen=True)
+class _Rule:
+    category: str
+    pattern: re.Pattern[str]
+
+
+class CrisisDetector:
+    """Flags talk of suicide, self-harm, a plan or means, abuse or an emergency."""
+
+    def __init__(
+        self,
+        rules: list[_Rule],
+        negated: list[re.Pattern[str]],
+        figurative: list[re.Pattern[str]],
+        vocabulary: set[str] | None = None,
+    ) -> None:
+        self.vocabulary: set[str] = vocabulary or set()
+        """Words a grammar-limited recognizer must be able to hear for these rules."""
+        self._rules = rules
+        self._negated = negated
+        self._figurative = figurative
+
+    @classmethod
+    def from_yaml(cls, path: Path) -> CrisisDetector:
+        data = load_yaml(path)
+        validate(data, "crisis", path)
+        cats = require(data, "categories", dict, path)
+        rules: list[_Rule] = []
+        for cat, patterns in cats.items():
+            if cat not in CATEGORIES:
+                raise DataFileError(f"{path}: categories.{cat} is not one of {', '.join(CATEGORIES)}.")
+            for i, p in enumerate(_patterns(patterns, f"categories.{cat}", path)):
+                rules.append(_Rule(cat, _compile(p, f"categories.{cat}[{i}]", path)))
+        negated = [
+            _compile(p, f"negated[{i}]", path)
+            for i, p in enumerate(_patterns(data.get("negated", []), "negated", path))
+        ]
+        figurative = [
+            _compile(p, f"figurative[{i}]", path)
+            for i, p in enumerate(_patterns(data.get("figurative", []), "figurative", path))
+        ]
+        vocabulary = {w for line in data.get("vocabulary", []) for w in line.split()}
+        return cls(rules, negated, figurative, vocabulary)
+
+    def check(self, text: str) -> CrisisFinding | None:
+        """The most serious finding in ``text``, or None."""
+        norm = normalize(text)
+        if not norm:
+            return None
+        fig_spans = [m.span() for f in self._figurative for m in f.finditer(norm)]
+        neg_spans = [m.span() for n in self._negated for m in n.finditer(norm)]
+        plain: str | None = None
+        softened: str | None = None
+        for rule in self._rules:
+            for m in rule.pattern.finditer(norm):
+                span = m.span()
+                if _inside(span, fig_spans):
+                    continue
+                if _inside(span, neg_spans):
+                    softened = softened or rule.category
+                    continue
+                plain = plain or rule.category
+                break
+        if plain is not None:
+            return CrisisFinding(plain, negated=False)
+        if softened is not None or neg_spans:
+            return CrisisFinding(softened or "explicit", negated=True)
+        return None
+
+
+def _inside(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    return any(a <= span[0] and span[1] <= b for a, b in spans)
+
+
+def _patterns(value: Any, field: str, path: Path) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise DataFileError(f"{path}: {field} must be a list of strings.")
+    return value
+
+
+def _compile(pattern: str, field: str, path: Path) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise DataFileError(f"{path}: {field} is not a valid pattern ({exc}).") from None

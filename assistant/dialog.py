@@ -1,0 +1,407 @@
+"""The conversation: what Steady does with each thing the person says.
+
+Pure logic over an :class:`~assistant.output.Output` and exercise runners; no audio
+and no recognizer here, so it is tested with typed lines. The crisis check comes
+first on every turn and stops whatever is running. Follow-ups ("yes", "slower",
+"stop") need no wake word.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import queue
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.clock import Clock
+from assistant.crisis import CrisisFinding
+from assistant.datafiles import load_yaml
+from assistant.exercises import Exercise, ExerciseLibrary
+from assistant.intents import CONTROLS, FEELINGS, UNKNOWN
+from assistant.matcher import IntentMatcher, Match
+from assistant.output import Output
+from assistant.pacer import ExerciseRunner, State
+from assistant.replies import Replies
+from assistant.safety import Contact, Locale, crisis_reply, resource_lines
+from assistant.stt import Transcript
+from assistant.text import normalize
+from assistant.understand import match_transcript
+
+log = logging.getLogger(__name__)
+
+MAX_UNKNOWN = 3
+"""After this many turns not understood in a row, stop re-prompting."""
+SURE = 0.9
+"""A control command during grounding must be this clear to count (else it is an answer)."""
+_MISUNDERSTOOD = re.compile(
+    r"\b(misunderstood|misunderstand|not what i meant|did not mean|i was joking|i am fine|"
+    r"i am ok|i am safe|wrong)\b"
+)
+_NOT_YET = ("body_scan", "relax_muscles", "journal", "toolbox")
+
+
+class Mode(enum.Enum):
+    IDLE = "idle"
+    OFFER = "offer"  # asked "would you like to try X?"
+    CONFIRM = "confirm"  # asked "did you mean X?"
+    EXERCISE = "exercise"
+    CRISIS = "crisis"
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    offer: tuple[str, ...]
+    start: bool = False
+
+
+def load_suggestions(path: Path) -> dict[str, Suggestion]:
+    data = load_yaml(path)
+    return {k: Suggestion(tuple(v["offer"]), bool(v.get("start", False))) for k, v in data.items()}
+
+
+class Speaker:
+    """Says the dialog's replies in order, in the background when asked to, so the
+    microphone keeps being read while Steady talks."""
+
+    def __init__(self, output: Output, asynchronous: bool) -> None:
+        self.output = output
+        self.asynchronous = asynchronous
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._cancel = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._thread: threading.Thread | None = None
+        if asynchronous:
+            self._thread = threading.Thread(target=self._work, name="speaker", daemon=True)
+            self._thread.start()
+
+    def say(self, *lines: str) -> None:
+        if not self.asynchronous:
+            self._cancel.clear()
+            for line in lines:
+                if not self.output.say(line, self._cancel):
+                    break
+            return
+        self._idle.clear()
+        for line in lines:
+            self._queue.put(line)
+
+    def clear(self) -> None:
+        """Drop what is queued and cut off what is being said."""
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._cancel.set()
+        self.output.silence()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._idle.wait(timeout)
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=2)
+
+    def _work(self) -> None:
+        while True:
+            try:
+                line = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                if self._queue.empty():
+                    self._idle.set()
+                continue
+            if line is None:
+                self._idle.set()
+                return
+            self._cancel.clear()
+            self.output.say(line, self._cancel)
+            if self._queue.empty():
+                self._idle.set()
+
+
+@dataclass
+class Dialog:
+    """One conversation with one person."""
+
+    matcher: IntentMatcher
+    replies: Replies
+    library: ExerciseLibrary
+    suggestions: dict[str, Suggestion]
+    locale: Locale
+    output: Output
+    clock: Clock
+    contacts: list[Contact] = field(default_factory=list)
+    time_scale: float = 1.0
+    first_run: bool = False
+    asynchronous: bool = False
+    """Speak replies in the background (the microphone loop); False: block (chat, files)."""
+    block_exercises: bool = False
+    """Run exercises to the end before returning (rendering a recording to a file)."""
+    on_event: Callable[[str, dict[str, object]], None] | None = None
+
+    mode: Mode = Mode.IDLE
+    done: bool = False
+    runner: ExerciseRunner | None = None
+    _offers: list[str] = field(default_factory=list)
+    _guess: Match | None = None
+    _unknown_streak: int = 0
+    _last_reply: list[str] = field(default_factory=list)
+    _crisis_finding: CrisisFinding | None = None
+    speaker: Speaker = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.speaker = Speaker(self.output, self.asynchronous)
+
+    # ------------------------------------------------------------------ api
+    def begin(self) -> None:
+        self._reply("first_run" if self.first_run else "greeting")
+
+    def hear(self, heard: Transcript | str) -> Match:
+        """Handle one utterance; returns what it was understood as."""
+        transcript = heard if isinstance(heard, Transcript) else Transcript(heard)
+        match = match_transcript(self.matcher, transcript, self._expected())
+        if match.intent != "crisis":  # crisis words never reach a log, not even at DEBUG
+            log.debug("heard %r -> %s (%.2f)", transcript.text, match.intent, match.confidence)
+        log.info("turn: intent=%s confidence=%.2f mode=%s", match.intent, match.confidence, self.mode.value)
+        self._emit("turn", {"intent": match.intent, "confidence": match.confidence})
+        if match.intent == "crisis" and match.crisis is not None:
+            self._crisis(match.crisis)
+            return match
+        if self.mode is Mode.EXERCISE and self.runner is not None and self.runner.active:
+            self._during_exercise(match, transcript.text)
+            return match
+        if self.mode is Mode.CRISIS and self._after_crisis(match, transcript.text):
+            return match
+        if self.mode is Mode.CONFIRM and self._guess is not None:
+            guess, self._guess = self._guess, None
+            self.mode = Mode.IDLE
+            if match.intent == "yes":
+                match = Match(guess.text, guess.guess or UNKNOWN, guess.confidence, guess.slots)
+            elif match.intent == "no":
+                self._reply("confirm_no")
+                return match
+        if self.mode is Mode.OFFER:
+            if match.intent == "yes":
+                self._start(self._offers[0], match)
+                return match
+            if match.intent == "no":
+                self._offers = self._offers[1:]
+                if self._offers:
+                    self._say(self.replies.get("offer_another", exercise=self._name(self._offers[0])))
+                else:
+                    self.mode = Mode.IDLE
+                    self._reply("offer_none_left")
+                return match
+        self._act(match)
+        return match
+
+    def wait_idle(self, timeout: float | None = None) -> None:
+        """Wait for a running exercise and pending speech to finish."""
+        if self.runner is not None:
+            self.runner.join(timeout)
+        self.speaker.wait(timeout)
+
+    def close(self) -> None:
+        if self.runner is not None:
+            self.runner.stop()
+        self.speaker.clear()
+        self.speaker.close()
+
+    # ------------------------------------------------------------- handlers
+    def _act(self, match: Match) -> None:
+        intent = match.intent
+        if intent != UNKNOWN:
+            self._unknown_streak = 0
+        if intent == UNKNOWN:
+            self._unknown(match)
+        elif intent in FEELINGS:
+            self._feeling(intent, match)
+        elif intent == "breathe":
+            self._start(self._breathing_choice(match.text), match)
+        elif intent == "ground":
+            self._start("grounding", match)
+        elif intent in _NOT_YET:
+            self._reply(f"not_yet.{intent}")
+            self._offers = ["resonance"] if intent != "toolbox" else ["resonance", "grounding"]
+            self.mode = Mode.OFFER
+        elif intent in ("stop", "pause", "resume", "slower", "faster"):
+            self.mode = Mode.IDLE
+            self._reply("nothing_running")
+        elif intent == "repeat":
+            self._say(*(self._last_reply or [self.replies.get("greeting")]))
+        elif intent == "help":
+            self._reply("help")
+        elif intent == "yes":
+            self._reply("yes_nothing")
+        elif intent == "no":
+            self._reply("no_nothing")
+        elif intent == "goodbye":
+            self._goodbye()
+
+    def _unknown(self, match: Match) -> None:
+        self._unknown_streak += 1
+        if match.guess is not None and self._unknown_streak <= MAX_UNKNOWN:
+            self._guess = match
+            self.mode = Mode.CONFIRM
+            label = self.replies.get(f"labels.{match.guess}")
+            self._say(self.replies.get("did_you_mean", option=label))
+        elif self._unknown_streak < MAX_UNKNOWN:
+            self._reply("unknown")
+        elif self._unknown_streak == MAX_UNKNOWN:
+            self._reply("unknown_final")
+        # Past that, stay quiet until something is understood.
+
+    def _feeling(self, feeling: str, match: Match) -> None:
+        suggestion = self.suggestions.get(feeling)
+        ack = self.replies.get(f"acknowledge.{feeling}")
+        if suggestion is None or not suggestion.offer:
+            self._say(ack)
+            return
+        if suggestion.start:
+            self._say(ack)
+            self._start(suggestion.offer[0], match, announce=False)
+            self._offers = list(suggestion.offer[1:])
+            return
+        self._offers = list(suggestion.offer)
+        self.mode = Mode.OFFER
+        self._say(ack, self.replies.get("offer", exercise=self._name(self._offers[0])))
+
+    def _breathing_choice(self, text: str) -> str:
+        words = normalize(text)
+        if re.search(r"\b(no|without|not) (hold|holding|holds)\b", words):
+            return "box:no-hold"
+        if re.search(r"\b(box|square|four by four)\b", words):
+            return "box"
+        return "resonance"
+
+    def _name(self, exercise_id: str) -> str:
+        return self.library.get(*exercise_id.split(":", 1)).name
+
+    def _start(self, exercise_id: str, match: Match, announce: bool = True) -> None:
+        if self.runner is not None and self.runner.active:
+            self.runner.stop()
+        exercise: Exercise = self.library.get(*exercise_id.split(":", 1))
+        minutes = match.slots.get("duration")
+        self.mode = Mode.EXERCISE
+        self._offers = []
+        if announce:
+            self._say(self.replies.get("start", exercise=exercise.name))
+        self.speaker.wait()
+        runner = ExerciseRunner(
+            exercise,
+            self.output,
+            self.clock,
+            minutes=minutes / 60 if minutes else None,
+            time_scale=self.time_scale,
+            acknowledgements=tuple(self.replies.variants("grounding_ack")),
+            on_end=self._exercise_ended,
+        )
+        self.runner = runner
+        self._emit("exercise_start", {"exercise": exercise.id, "minutes": runner.minutes})
+        runner.start(background=not self.block_exercises)
+
+    def _exercise_ended(self, runner: ExerciseRunner) -> None:
+        self._emit("exercise_end", {"exercise": runner.exercise.id, "state": runner.state.value})
+        if runner is not self.runner or self.mode is not Mode.EXERCISE:
+            return
+        self.mode = Mode.IDLE
+        if runner.state is State.FINISHED:
+            self._say(self.replies.get("finished"), self.replies.get("after_exercise"))
+
+    def _during_exercise(self, match: Match, text: str) -> None:
+        runner = self.runner
+        assert runner is not None
+        intent = match.intent
+        grounding = runner.exercise.kind == "grounding"
+        if grounding and not (intent in CONTROLS and match.confidence >= SURE):
+            runner.hear(text)
+            return
+        if intent == "stop":
+            runner.stop()
+            self.speaker.clear()
+            self.mode = Mode.IDLE
+            self._reply("stopped")
+        elif intent == "pause":
+            if runner.pause():
+                self._reply("paused")
+        elif intent == "resume":
+            if runner.resume():
+                self._reply("resumed")
+        elif intent in ("slower", "faster"):
+            changed = runner.slower() if intent == "slower" else runner.faster()
+            if changed:
+                self._reply(intent)
+            else:
+                self._reply("at_slowest" if intent == "slower" else "at_fastest")
+        elif intent == "repeat":
+            runner.repeat()
+        elif intent == "help":
+            self._reply("help")
+        elif intent == "goodbye":
+            runner.stop()
+            self.speaker.clear()
+            self._goodbye()
+        elif "duration" in match.slots and intent in ("breathe", "yes", "resume", UNKNOWN):
+            runner.extend(match.slots["duration"])
+        elif intent in FEELINGS or intent in ("breathe", "ground", *_NOT_YET):
+            self._say(self.replies.get("already_running", exercise=runner.exercise.name))
+        # Anything else (unknown, yes, no) during an exercise is most likely noise or
+        # Steady's own voice: ignore it rather than interrupt the rhythm.
+
+    def _crisis(self, finding: CrisisFinding) -> None:
+        if self.runner is not None:
+            self.runner.stop()
+        self.speaker.clear()
+        self.mode = Mode.CRISIS
+        self._crisis_finding = finding
+        self._offers = ["grounding"]
+        self._emit("crisis", {"category": finding.category, "negated": finding.negated})
+        lines = crisis_reply(finding, self.locale, self.replies, self.contacts)
+        self._say(*lines)
+
+    def _after_crisis(self, match: Match, text: str) -> bool:
+        """Follow-ups to the crisis reply. True when handled."""
+        if match.intent == "repeat":
+            self._say(*resource_lines(self.locale, self.replies, self.contacts))
+            return True
+        if match.intent == "yes" or match.intent == "ground":
+            self._start("grounding", match)
+            return True
+        if match.intent == "no" or _MISUNDERSTOOD.search(normalize(text)):
+            self.mode = Mode.IDLE
+            self._reply("crisis_misunderstood")
+            return True
+        self.mode = Mode.IDLE
+        return False
+
+    def _goodbye(self) -> None:
+        self.mode = Mode.IDLE
+        self._reply("goodbye")
+        self.done = True
+
+    # -------------------------------------------------------------- helpers
+    def _expected(self) -> list[str]:
+        if self.mode in (Mode.OFFER, Mode.CONFIRM):
+            return ["yes", "no"]
+        if self.mode is Mode.EXERCISE:
+            return ["stop", "pause", "resume", "slower", "faster", "repeat"]
+        if self.mode is Mode.CRISIS:
+            return ["repeat", "yes", "no"]
+        return []
+
+    def _reply(self, key: str) -> None:
+        self._say(self.replies.get(key))
+
+    def _say(self, *lines: str) -> None:
+        self._last_reply = list(lines)
+        self.speaker.say(*lines)
+
+    def _emit(self, name: str, data: dict[str, object]) -> None:
+        if self.on_event is not None:
+            self.on_event(name, data)

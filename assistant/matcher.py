@@ -1,0 +1,193 @@
+"""From a transcript to an intent: crisis check first, then exact, then fuzzy.
+
+1. :class:`~assistant.crisis.CrisisDetector` runs on every text first. It has no
+   cutoff: a match is ``crisis`` with confidence 1.
+2. Slots are pulled out (a 0–10 rating, a duration) and replaced by placeholders,
+   so "anxious about a seven" and "anxious about a six" match the same sentence.
+3. An exact hit on an expanded example sentence scores 1.
+4. Otherwise rapidfuzz scores the text against every example sentence; the best
+   sentence per intent gives that intent's score. Above ``accept`` the intent is
+   taken; between ``confirm`` and ``accept`` Steady asks "did you mean ...?";
+   below, the text is ``unknown``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+from assistant.crisis import CrisisDetector, CrisisFinding
+from assistant.intents import UNKNOWN, IntentSet
+from assistant.numbers import Span, find_duration, find_rating, words_of
+from assistant.text import normalize
+
+log = logging.getLogger(__name__)
+
+RATING_SLOT = "ratingslot"
+DURATION_SLOT = "durationslot"
+
+ACCEPT = 0.80
+"""Fuzzy scores at or above this are taken without asking."""
+CONFIRM = 0.62
+"""Fuzzy scores from here up to ACCEPT get a "did you mean ...?"."""
+
+
+@dataclass(frozen=True)
+class Match:
+    """What a piece of text means to Steady."""
+
+    text: str
+    """The text that was matched (as given)."""
+    intent: str
+    """Intent name, ``crisis``, or ``unknown``."""
+    confidence: float
+    """0..1: 1 for crisis and exact matches."""
+    slots: dict[str, float] = field(default_factory=dict)
+    """``rating`` (0–10) and ``duration`` (seconds) when present."""
+    crisis: CrisisFinding | None = None
+    """Set when the crisis check fired."""
+    guess: str | None = None
+    """The best intent when confidence was too low to take it (for "did you mean")."""
+    matched: str = ""
+    """The example sentence that scored best (for debugging)."""
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return self.intent == UNKNOWN and self.guess is not None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "text": self.text,
+            "intent": self.intent,
+            "confidence": round(self.confidence, 3),
+            "slots": {k: (int(v) if float(v).is_integer() else v) for k, v in self.slots.items()},
+        }
+
+
+def _placeholder(text: str) -> tuple[str, dict[str, float]]:
+    """Slots out of ``text`` (normalised), replaced by placeholder words."""
+    slots: dict[str, float] = {}
+    words = words_of(text)
+    found: list[tuple[Span, str, str]] = []
+    duration = find_duration(text)
+    if duration is not None:
+        found.append((duration, "duration", DURATION_SLOT))
+    rating = find_rating(text)
+    if rating is not None and not (
+        duration is not None and rating.start < duration.end and duration.start < rating.end
+    ):
+        found.append((rating, "rating", RATING_SLOT))
+    for span, name, marker in sorted(found, key=lambda f: f[0].start, reverse=True):
+        slots[name] = span.value
+        words[span.start : span.end] = [marker]
+    return " ".join(words), slots
+
+
+class IntentMatcher:
+    """Matches text to intents. Build once; :meth:`match` is cheap."""
+
+    def __init__(
+        self,
+        intents: IntentSet,
+        crisis: CrisisDetector,
+        *,
+        accept: float = ACCEPT,
+        confirm: float = CONFIRM,
+    ) -> None:
+        self.intents = intents
+        self.crisis = crisis
+        self.accept = accept
+        self.confirm = confirm
+        self._exact: dict[str, str] = {}
+        sentences: list[str] = []
+        owners: list[str] = []
+        for intent in intents.intents.values():
+            if intent.name == "crisis":
+                continue  # the rule-based check owns crisis; never fuzzy
+            for s in intent.sentences:
+                # Literal numbers in examples ("give me a minute") become placeholders
+                # exactly as they do in what people say.
+                norm, _ = _placeholder(
+                    normalize(s.replace("{rating}", RATING_SLOT).replace("{duration}", DURATION_SLOT))
+                )
+                norm = norm.replace(f"{RATING_SLOT} out of ten", RATING_SLOT)
+                if norm and norm not in self._exact:
+                    self._exact[norm] = intent.name
+                    sentences.append(norm)
+                    owners.append(intent.name)
+        self._sentences = sentences
+        self._owners = owners
+
+    @classmethod
+    def from_data(cls, folder: Path, language: str = "en") -> IntentMatcher:
+        """Load sentences and crisis rules from the bundled data folder."""
+        intents = IntentSet.from_dir(folder / "sentences" / language, language)
+        crisis = CrisisDetector.from_yaml(folder / "safety" / language / "crisis.yaml")
+        return cls(intents, crisis)
+
+    def vocabulary(self) -> set[str]:
+        """Every word in the example sentences (for a grammar-limited recognizer)."""
+        words: set[str] = set()
+        for intent in self.intents.intents.values():
+            for s in intent.sentences:
+                words.update(w for w in s.split() if "{" not in w)
+        return words
+
+    def match(self, text: str, prefer: Iterable[str] = ()) -> Match:
+        """The intent of ``text``. Intents in ``prefer`` (what the dialog expects) get a
+        small bonus, so "yes" after a question wins over a look-alike."""
+        finding = self.crisis.check(text)
+        if finding is not None:
+            return Match(text, "crisis", 1.0, crisis=finding)
+        norm = normalize(text)
+        if not norm:
+            return Match(text, UNKNOWN, 0.0)
+        query, slots = _placeholder(norm)
+        exact = self._exact.get(query)
+        if exact is not None:
+            return Match(text, exact, 1.0, slots, matched=query)
+        best = self._score(query, set(prefer))
+        if not best:
+            return Match(text, UNKNOWN, 0.0, slots)
+        (intent, score, sentence) = best[0]
+        runner_up = best[1][1] if len(best) > 1 else 0.0
+        # A near-tie between two intents is not a confident answer.
+        if score - runner_up < 0.04:
+            score = min(score, self.accept - 0.01)
+        if score >= self.accept:
+            return Match(text, intent, score, slots, matched=sentence)
+        guess = intent if score >= self.confirm else None
+        return Match(text, UNKNOWN, score, slots, guess=guess, matched=sentence)
+
+    def _score(self, query: str, prefer: set[str]) -> list[tuple[str, float, str]]:
+        """Best score per intent, highest first."""
+        hits = process.extract(
+            query, self._sentences, scorer=_scorer, limit=60, score_cutoff=40
+        )
+        per_intent: dict[str, tuple[float, str]] = {}
+        for sentence, score, idx in hits:
+            owner = self._owners[idx]
+            value = score / 100.0 + (0.05 if owner in prefer else 0.0)
+            if owner not in per_intent or value > per_intent[owner][0]:
+                per_intent[owner] = (min(value, 0.99), sentence)
+        ranked = sorted(per_intent.items(), key=lambda kv: kv[1][0], reverse=True)
+        return [(name, sc, sent) for name, (sc, sent) in ranked]
+
+
+def _scorer(query: str, choice: str, *, score_cutoff: float | None = None, **_: object) -> float:
+    """Character-level similarity that forgives extra words around a known phrase.
+
+    ``ratio`` rewards near-identical sentences despite misheard letters. When an example
+    of three or more words is contained in what was said ("i feel so anxious about work
+    and everything" holds "i feel anxious"), ``token_set_ratio`` lets it count, slightly
+    discounted; one- and two-word examples must match on their own, so a single shared
+    word cannot decide the intent. Chosen on the tuning set (docs/accuracy.md).
+    """
+    full = fuzz.ratio(query, choice)
+    if choice.count(" ") >= 2:
+        return max(full, fuzz.token_set_ratio(query, choice) * 0.9)
+    return full

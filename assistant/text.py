@@ -1,0 +1,38 @@
+"""Text normalisation shared by the crisis check and the intent matcher.
+
+Both sides of every comparison (what the person said, and the example sentences)
+pass through :func:`normalize`, so contractions, case, punctuation and a few
+recognizer spellings never decide a match.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CONTRACTIONS = {
+    "i'm": "i am", "im": "i am", "i've": "i have", "ive": "i have", "i'll": "i will",
+    "i'd": "i would", "you're": "you are", "you've": "you have", "you'll": "you will",
+    "it's": "it is", "that's": "that is", "there's": "there is", "what's": "what is",
+    "let's": "let us", "he's": "he is", "she's": "she is", "they're": "they are",
+    "we're": "we are", "isn't": "is not", "aren't": "are not", "wasn't": "was not",
+    "weren't": "were not", "don't": "do not", "dont": "do not", "doesn't": "does not",
+    "didn't": "did not", "can't": "cannot", "cant": "cannot", "can not": "cannot",
+    "couldn't": "could not", "won't": "will not", "wouldn't": "would not",
+    "shouldn't": "should not", "haven't": "have not", "hasn't": "has not",
+    "gonna": "going to", "wanna": "want to", "gotta": "got to", "kinda": "kind of",
+    "sorta": "sort of", "okay": "ok", "o k": "ok", "alright": "all right",
+    "my self": "myself", "to night": "tonight", "to day": "today",
+}  # fmt: skip
+_PATTERN = re.compile(
+    r"\b(" + "|".join(re.escape(k) for k in sorted(_CONTRACTIONS, key=len, reverse=True)) + r")\b"
+)
+_FILLERS = {"um", "uh", "uhm", "erm", "er", "hmm", "mm", "ah"}
+
+
+def normalize(text: str) -> str:
+    """Lowercase words with contractions expanded and filler sounds removed."""
+    t = text.lower().replace("’", "'")
+    t = re.sub(r"[^a-z0-9' ]+", " ", t)
+    t = " ".join(w.strip("'") for w in t.split())
+    t = _PATTERN.sub(lambda m: _CONTRACTIONS[m.group(1)], t)
+    return " ".join(w for w in t.split() if w not in _FILLERS)
