@@ -77,6 +77,9 @@ class SpokenOutput(Output):
         self._lock = threading.Lock()
 
     def _play(self, audio: Audio, interrupt: threading.Event | None) -> bool:
+        pad_to = getattr(self.sink, "pad_to", None)
+        if self.clock.virtual and pad_to is not None:
+            pad_to(self.clock.now())  # a file render: place the clip at its planned time
         cancel = threading.Event()
         with self._lock:
             self._current = cancel
