@@ -76,7 +76,6 @@ class App:
         tts = default_tts(voice, self.tts_cache())
         return SpokenOutput(tts, sink, clock, voice, tones=tone_for)
 
-
     def printed_output(self, stream: TextIO) -> Output:
         return PrintedOutput(stream)
 
@@ -120,6 +119,8 @@ def tone_for(kind: str) -> Audio:
     path = audio_dir() / f"{kind}.wav"
     if path.exists():
         return load_wav(path, target=None)
-    from steady_audio.tones import make_tone
+    import importlib
 
-    return make_tone(kind)
+    tones = importlib.import_module("steady_audio.tones")  # audio/tones.py, as installed
+    made: Audio = tones.make_tone(kind)
+    return made

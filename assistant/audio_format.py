@@ -112,7 +112,8 @@ def _resample(mono: npt.NDArray[np.float64], src: int, dst: int) -> npt.NDArray[
         mono = np.convolve(mono, kernel, mode="same")
     frames_out = round(mono.size * dst / src)
     positions = np.arange(frames_out) * (src / dst)
-    return np.interp(positions, np.arange(mono.size), mono)
+    out: npt.NDArray[np.float64] = np.interp(positions, np.arange(mono.size), mono)
+    return out
 
 
 def convert(audio: Audio, target: AudioFormat = STT_FORMAT) -> Audio:
@@ -142,7 +143,9 @@ def load_wav(path: str | os.PathLike[str], target: AudioFormat | None = STT_FORM
         raise AudioFileError(f"{p}: is a folder, not a WAV file.")
     data = p.read_bytes()
     if not data:
-        raise AudioFileError(f"{p}: the file is empty; record or choose a WAV file with speech in it.")
+        raise AudioFileError(
+            f"{p}: the file is empty; record or choose a WAV file with speech in it."
+        )
     try:
         with wave.open(io.BytesIO(data)) as w:
             fmt = AudioFormat(w.getframerate(), w.getsampwidth(), w.getnchannels())
@@ -153,7 +156,9 @@ def load_wav(path: str | os.PathLike[str], target: AudioFormat | None = STT_FORM
             "for example with `sox in.mp3 out.wav`."
         ) from None
     if fmt.rate <= 0 or fmt.channels <= 0:
-        raise AudioFileError(f"{p}: the WAV header is damaged (rate {fmt.rate}, {fmt.channels} channels).")
+        raise AudioFileError(
+            f"{p}: the WAV header is damaged (rate {fmt.rate}, {fmt.channels} channels)."
+        )
     audio = Audio(pcm, fmt)
     return audio if target is None else convert(audio, target)
 

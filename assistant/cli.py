@@ -32,7 +32,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     g.add_argument("-v", "--verbose", action="store_true", help="debug logs on stderr")
     g.add_argument("--model", help="Vosk model folder or installed model name")
     g.add_argument("--data-dir", help="where Steady keeps your data (default: per-user folder)")
-    g.add_argument("--time-scale", type=float, help="multiply every pause and timing (tests, demos)")
+    g.add_argument(
+        "--time-scale", type=float, help="multiply every pause and timing (tests, demos)"
+    )
     g.add_argument("--country", help="crisis numbers for this country (US, CA, GB, IE)")
     g.add_argument("--rate", type=int, dest="rate_wpm", help="speaking rate in words a minute")
     g.add_argument("--voice", help="text-to-speech voice (an espeak-ng voice such as en-us)")

@@ -23,7 +23,7 @@ class Clock(ABC):
     def wait_until(self, when: float, interrupt: threading.Event | None = None) -> bool:
         """Sleep until ``when``; False if ``interrupt`` was set first."""
 
-    def advance(self, seconds: float) -> None:
+    def advance(self, seconds: float) -> None:  # noqa: B027 - only a virtual clock moves
         """Note that ``seconds`` of audio were produced (only a virtual clock moves)."""
 
 

@@ -43,14 +43,18 @@ class Settings:
         env_scale = os.environ.get("STEADY_TIME_SCALE")
         if env_scale:
             settings = settings.merged({"time_scale": env_scale}, "STEADY_TIME_SCALE")
-        return settings.merged({k: v for k, v in overrides.items() if v is not None}, "the command line")
+        return settings.merged(
+            {k: v for k, v in overrides.items() if v is not None}, "the command line"
+        )
 
     def merged(self, values: dict[str, Any], where: str) -> Settings:
         known = {f.name: f for f in fields(self)}
         changes: dict[str, Any] = {}
         for key, value in values.items():
             if key not in known:
-                raise DataFileError(f"{where}: unknown setting '{key}' (known: {', '.join(known)}).")
+                raise DataFileError(
+                    f"{where}: unknown setting '{key}' (known: {', '.join(known)})."
+                )
             default = getattr(Settings(), key)
             try:
                 if isinstance(default, bool) or value is None:
@@ -62,7 +66,9 @@ class Settings:
                 else:
                     changes[key] = str(value)
             except (TypeError, ValueError):
-                raise DataFileError(f"{where}: setting '{key}' has a bad value {value!r}.") from None
+                raise DataFileError(
+                    f"{where}: setting '{key}' has a bad value {value!r}."
+                ) from None
         result = replace(self, **changes)
         if result.time_scale <= 0:
             raise DataFileError(f"{where}: time_scale must be above zero.")

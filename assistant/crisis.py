@@ -61,7 +61,9 @@ class CrisisDetector:
         rules: list[_Rule] = []
         for cat, patterns in cats.items():
             if cat not in CATEGORIES:
-                raise DataFileError(f"{path}: categories.{cat} is not one of {', '.join(CATEGORIES)}.")
+                raise DataFileError(
+                    f"{path}: categories.{cat} is not one of {', '.join(CATEGORIES)}."
+                )
             for i, p in enumerate(_patterns(patterns, f"categories.{cat}", path)):
                 rules.append(_Rule(cat, _compile(p, f"categories.{cat}[{i}]", path)))
         negated = [

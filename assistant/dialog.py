@@ -19,7 +19,7 @@ from pathlib import Path
 
 from assistant.clock import Clock
 from assistant.crisis import CrisisFinding
-from assistant.datafiles import load_yaml
+from assistant.datafiles import load_yaml, validate
 from assistant.exercises import Exercise, ExerciseLibrary
 from assistant.intents import CONTROLS, FEELINGS, UNKNOWN
 from assistant.matcher import IntentMatcher, Match
@@ -60,6 +60,7 @@ class Suggestion:
 
 def load_suggestions(path: Path) -> dict[str, Suggestion]:
     data = load_yaml(path)
+    validate(data, "suggestions", path)
     return {k: Suggestion(tuple(v["offer"]), bool(v.get("start", False))) for k, v in data.items()}
 
 
@@ -168,7 +169,12 @@ class Dialog:
         match = match_transcript(self.matcher, transcript, self._expected())
         if match.intent != "crisis":  # crisis words never reach a log, not even at DEBUG
             log.debug("heard %r -> %s (%.2f)", transcript.text, match.intent, match.confidence)
-        log.info("turn: intent=%s confidence=%.2f mode=%s", match.intent, match.confidence, self.mode.value)
+        log.info(
+            "turn: intent=%s confidence=%.2f mode=%s",
+            match.intent,
+            match.confidence,
+            self.mode.value,
+        )
         self._emit("turn", {"intent": match.intent, "confidence": match.confidence})
         if match.intent == "crisis" and match.crisis is not None:
             self._crisis(match.crisis)
@@ -193,7 +199,9 @@ class Dialog:
             if match.intent == "no":
                 self._offers = self._offers[1:]
                 if self._offers:
-                    self._say(self.replies.get("offer_another", exercise=self._name(self._offers[0])))
+                    self._say(
+                        self.replies.get("offer_another", exercise=self._name(self._offers[0]))
+                    )
                 else:
                     self.mode = Mode.IDLE
                     self._reply("offer_none_left")

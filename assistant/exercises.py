@@ -178,6 +178,7 @@ def _with_cycle(ex: Exercise, bounds: dict[str, float], path: Path, field: str) 
     hi = float(bounds.get("max", ex.cycle_seconds))
     if not (lo - 1e-6 <= ex.cycle_seconds <= hi + 1e-6):
         raise DataFileError(
-            f"{path}: field '{field}': the cycle lasts {ex.cycle_seconds:g} s, outside {lo:g}–{hi:g} s."
+            f"{path}: field '{field}': the cycle lasts {ex.cycle_seconds:g} s, "
+            f"outside {lo:g}–{hi:g} s."
         )
     return Exercise(**{**ex.__dict__, "cycle_min": lo, "cycle_max": hi})

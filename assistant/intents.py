@@ -53,7 +53,9 @@ class IntentSet:
             intent = _load_intent(path)
             if intent.name in result.intents:
                 other = result.intents[intent.name].source
-                raise DataFileError(f"{path}: intent '{intent.name}' is already defined in {other}.")
+                raise DataFileError(
+                    f"{path}: intent '{intent.name}' is already defined in {other}."
+                )
             result.intents[intent.name] = intent
         missing = [n for n in REQUIRED_INTENTS if n not in result.intents]
         if missing:

@@ -112,7 +112,9 @@ class IntentMatcher:
                 # Literal numbers in examples ("give me a minute") become placeholders
                 # exactly as they do in what people say.
                 norm, _ = _placeholder(
-                    normalize(s.replace("{rating}", RATING_SLOT).replace("{duration}", DURATION_SLOT))
+                    normalize(
+                        s.replace("{rating}", RATING_SLOT).replace("{duration}", DURATION_SLOT)
+                    )
                 )
                 norm = norm.replace(f"{RATING_SLOT} out of ten", RATING_SLOT)
                 if norm and norm not in self._exact:
@@ -165,9 +167,7 @@ class IntentMatcher:
 
     def _score(self, query: str, prefer: set[str]) -> list[tuple[str, float, str]]:
         """Best score per intent, highest first."""
-        hits = process.extract(
-            query, self._sentences, scorer=_scorer, limit=60, score_cutoff=40
-        )
+        hits = process.extract(query, self._sentences, scorer=_scorer, limit=60, score_cutoff=40)
         per_intent: dict[str, tuple[float, str]] = {}
         for sentence, score, idx in hits:
             owner = self._owners[idx]

@@ -33,10 +33,10 @@ class Output(ABC):
         """Play a cue tone (``inhale``, ``exhale``, ``hold``, ``chime``)."""
         return True
 
-    def prepare(self, texts: Iterable[str]) -> None:
+    def prepare(self, texts: Iterable[str]) -> None:  # noqa: B027 - optional hook
         """Render ahead of time what will be said, so pacing never waits on the engine."""
 
-    def silence(self) -> None:
+    def silence(self) -> None:  # noqa: B027 - optional hook
         """Stop whatever is being said now (barge-in, stop, crisis)."""
 
 

@@ -247,7 +247,9 @@ class ExerciseRunner:
 
     def _run_grounding(self) -> None:
         for step in self.exercise.steps:
-            while not self._grounding_step(step.say, step.count, step.listen_seconds, step.fallback):
+            while not self._grounding_step(
+                step.say, step.count, step.listen_seconds, step.fallback
+            ):
                 if not self._checkpoint():
                     return
 

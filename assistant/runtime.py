@@ -89,9 +89,13 @@ def _handle(dialog: Dialog, tracking: TrackingOutput, transcript: Transcript) ->
     dialog.hear(transcript)
 
 
-def run_recording(app: App, source: AudioSource, stt: SpeechToText, output: Output, clock: Clock) -> Dialog:
+def run_recording(
+    app: App, source: AudioSource, stt: SpeechToText, output: Output, clock: Clock
+) -> Dialog:
     """The dialog over a whole recording; every reply and exercise plays to the end."""
-    dialog = app.dialog(output, clock, asynchronous=False, block_exercises=True, greet_first_run=False)
+    dialog = app.dialog(
+        output, clock, asynchronous=False, block_exercises=True, greet_first_run=False
+    )
     recognition = stt.start()
     heard_any = False
     try:

@@ -15,7 +15,7 @@ from assistant.datafiles import load_yaml, validate
 from assistant.errors import DataFileError
 from assistant.replies import Replies
 
-_DIGITS = "zero one two three four five six seven eight nine".split()
+_DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,10 @@ def crisis_reply(
         return [
             replies.get("crisis_open_negated"),
             replies.get(
-                "crisis_negated_line", how=first.how, name=first.name, number=spell_number(first.number)
+                "crisis_negated_line",
+                how=first.how,
+                name=first.name,
+                number=spell_number(first.number),
             ),
             replies.get("crisis_emergency", emergency=spell_number(locale.emergency)),
             replies.get("crisis_offer"),

@@ -125,7 +125,8 @@ def _import_vosk() -> Any:
         import vosk
     except (ImportError, OSError) as exc:  # OSError: libvosk.so failed to load
         raise ModelError(
-            f"The Vosk speech engine could not be loaded ({exc}); reinstall with `pip install vosk`."
+            f"The Vosk speech engine could not be loaded ({exc}); "
+            "reinstall it with `pip install vosk`."
         ) from None
     vosk.SetLogLevel(-1)
     return vosk
@@ -336,7 +337,10 @@ class _ScriptedRecognition(Recognition):
 
         self.time += len(pcm) / STT_FORMAT.bytes_per_second
         samples = np.frombuffer(pcm[: len(pcm) & ~1], dtype="<i2")
-        loud = bool(samples.size) and int(np.abs(samples.astype(np.int32)).max()) > self.engine.threshold
+        loud = (
+            bool(samples.size)
+            and int(np.abs(samples.astype(np.int32)).max()) > self.engine.threshold
+        )
         if loud:
             self.in_speech = True
             return []

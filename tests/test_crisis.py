@@ -1,0 +1,123 @@
+"""The crisis check: every tuning crisis phrasing is caught on text, figurative speech is
+not, negation softens, nothing is logged, and the reply follows CONTENT.md §3."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+import yaml
+
+from assistant.crisis import CrisisDetector
+from assistant.errors import DataFileError
+from assistant.matcher import IntentMatcher
+from assistant.paths import intents_dir
+from assistant.replies import Replies
+from assistant.safety import Contact, Locale, crisis_reply, spell_number
+
+ROOT = Path(__file__).resolve().parent.parent
+TUNE = yaml.safe_load((ROOT / "bench" / "phrases" / "tune_en.yaml").read_text())
+CRISIS = [(cat, p) for cat, phrases in TUNE["crisis"].items() for p in phrases]
+
+
+@pytest.mark.parametrize(("category", "phrase"), CRISIS)
+def test_crisis_phrasings_are_caught(matcher: IntentMatcher, category: str, phrase: str) -> None:
+    m = matcher.match(phrase)
+    assert m.intent == "crisis" and m.confidence == 1.0
+    assert m.crisis is not None
+    if category != "negated":
+        assert not m.crisis.negated
+
+
+@pytest.mark.parametrize("phrase", TUNE["figurative"])
+def test_figurative_speech_is_not_a_crisis(matcher: IntentMatcher, phrase: str) -> None:
+    assert matcher.match(phrase).intent != "crisis"
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "i want to kill myself",
+        "I'm going to end my life tonight",
+        "i don't want to be here anymore",
+        "i wish i could go to sleep and never wake up",
+        "everyone would be better off without me",
+        "i've been saving up my sleeping pills",
+        "i wrote a note for my family",
+        "i keep cutting my arms",
+        "my boyfriend hits me",
+        "i think i took too many pills",
+    ],
+)
+def test_core_phrasings(matcher: IntentMatcher, phrase: str) -> None:
+    assert matcher.match(phrase).intent == "crisis"
+
+
+def test_negated_statement_is_softened(matcher: IntentMatcher) -> None:
+    m = matcher.match("i'm not suicidal but i feel awful")
+    assert m.intent == "crisis" and m.crisis is not None and m.crisis.negated
+
+
+def test_negation_never_hides_another_statement(matcher: IntentMatcher) -> None:
+    m = matcher.match("i'm not suicidal but i have been saving pills")
+    assert m.crisis is not None and not m.crisis.negated
+
+
+def test_crisis_is_checked_before_control_words(matcher: IntentMatcher) -> None:
+    # "stop" and "end" are control words; the crisis check must still win.
+    assert matcher.match("stop i want to end it all").intent == "crisis"
+
+
+def test_nothing_of_a_crisis_utterance_is_logged(
+    matcher: IntentMatcher, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    matcher.match("i want to kill myself with the pills in the cabinet")
+    assert "pills" not in caplog.text and "kill" not in caplog.text
+
+
+def test_reply_follows_the_requirements() -> None:
+    root = intents_dir()
+    replies = Replies.from_yaml(root / "replies" / "en" / "replies.yaml")
+    locale = Locale.load(root / "locales", "US")
+    from assistant.crisis import CrisisFinding
+
+    lines = crisis_reply(
+        CrisisFinding("explicit", False), locale, replies, [Contact("Sam", "555 0100")]
+    )
+    text = " ".join(lines).lower()
+    assert "glad you told me" in text
+    assert "automated" in text and "can't call" in text
+    assert text.count("nine eight eight") == 2  # said twice, digit by digit
+    assert "nine one one" in text
+    assert "someone you trust" in text and "safe" in text
+    assert "grounding" in text and "repeat" in text
+    assert "five five five, zero one zero zero" in text
+    for never in ("help is on its way", "low risk", "therapist"):
+        assert never not in text
+
+
+def test_spell_number_groups_digits() -> None:
+    assert spell_number("116 123") == "one one six, one two three"
+    assert spell_number("988") == "nine eight eight"
+
+
+@pytest.mark.parametrize("country", ["US", "CA", "GB", "IE"])
+def test_every_locale_has_real_numbers(country: str) -> None:
+    locale = Locale.load(intents_dir() / "locales", country)
+    expected = {"US": "988", "CA": "988", "GB": "116 123", "IE": "116 123"}[country]
+    assert locale.lines[0].number == expected
+    assert locale.emergency in {"911", "999", "112"}
+
+
+def test_unknown_country_is_a_clear_error() -> None:
+    with pytest.raises(DataFileError, match="country 'ZZ'"):
+        Locale.load(intents_dir() / "locales", "ZZ")
+
+
+def test_broken_rule_names_file_and_field(tmp_path: Path) -> None:
+    bad = tmp_path / "crisis.yaml"
+    bad.write_text('language: en\ncategories:\n  explicit: ["(unclosed"]\n')
+    with pytest.raises(DataFileError, match=r"crisis.yaml: categories.explicit\[0\]"):
+        CrisisDetector.from_yaml(bad)

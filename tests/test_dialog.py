@@ -1,0 +1,192 @@
+"""The conversation, typed: follow-ups without a wake word, offers, exercises steered
+by voice, crisis first, and the honest replies for features still to come."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.app import App
+from assistant.clock import MonotonicClock, VirtualClock
+from assistant.config import Settings
+from assistant.dialog import Dialog, Mode
+from assistant.output import PrintedOutput
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> App:
+    home = tmp_path_factory.mktemp("home")
+    return App.load(Settings(time_scale=0.02), str(home))
+
+
+def talk(app: App, *, virtual: bool = False) -> tuple[Dialog, io.StringIO]:
+    out = io.StringIO()
+    clock = VirtualClock() if virtual else MonotonicClock()
+    return app.dialog(PrintedOutput(out), clock, asynchronous=False), out
+
+
+def wait_for(out: io.StringIO, text: str, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in out.getvalue():
+        assert time.monotonic() < deadline, f"never said {text!r}: {out.getvalue()}"
+        time.sleep(0.01)
+
+
+def test_first_run_disclaimer_then_greeting(tmp_path: Path) -> None:
+    app = App.load(Settings(), str(tmp_path))
+    d, out = talk(app)
+    d.begin()
+    assert "not therapy" in out.getvalue() and "not a crisis service" in out.getvalue()
+    d2 = app.dialog(PrintedOutput(out2 := io.StringIO()), MonotonicClock(), asynchronous=False)
+    d2.begin()
+    assert "not therapy" not in out2.getvalue()
+
+
+def test_feeling_offer_yes_starts_and_stop_ends(app: App) -> None:
+    d, out = talk(app)
+    d.hear("i feel anxious")
+    assert d.mode is Mode.OFFER and "box breathing" in out.getvalue()
+    d.hear("yes")
+    assert d.mode is Mode.EXERCISE
+    wait_for(out, "Breathe in")
+    t0 = time.monotonic()
+    d.hear("stop")
+    assert d.runner is not None
+    d.runner.join(timeout=1)
+    assert not d.runner.active and time.monotonic() - t0 < 1.0
+    assert "we'll stop there" in out.getvalue()
+    assert d.mode is Mode.IDLE
+
+
+def test_no_offers_the_next_exercise(app: App) -> None:
+    d, out = talk(app)
+    d.hear("i'm so overwhelmed")
+    d.hear("no")
+    assert "How about box breathing instead?" in out.getvalue()
+    d.hear("nope")
+    assert "That's okay" in out.getvalue() and d.mode is Mode.IDLE
+
+
+def test_panic_starts_grounding_without_asking(app: App) -> None:
+    d, out = talk(app)
+    d.hear("i'm having a panic attack")
+    assert d.mode is Mode.EXERCISE and d.runner is not None
+    assert d.runner.exercise.id == "grounding"
+    assert "it passes" in out.getvalue()
+    d.close()
+
+
+def test_never_four_seven_eight_for_panic(app: App) -> None:
+    for offer in app.suggestions["panic"].offer:
+        assert not offer.startswith("4-7-8") and "box" not in offer
+
+
+def test_controls_during_breathing(app: App) -> None:
+    d, out = talk(app)
+    d.hear("start box breathing")
+    wait_for(out, "Breathe in")
+    d.hear("slower")
+    assert "A little slower." in out.getvalue()
+    d.hear("pause")
+    assert d.runner is not None and d.runner.state.value == "paused"
+    d.hear("keep going")
+    assert d.runner.state.value == "running"
+    d.hear("faster")
+    d.hear("i feel sad")  # a feeling mid-exercise does not derail it
+    assert "middle of box breathing" in out.getvalue()
+    d.hear("stop")
+    assert d.mode is Mode.IDLE
+
+
+def test_named_things_during_grounding_are_answers_not_commands(app: App) -> None:
+    d, out = talk(app)
+    d.hear("can we do grounding")
+    wait_for(out, "five things")
+    d.hear("the window and the door")
+    d.hear("no wait a plant")  # "no" inside an answer must not be taken as a command
+    assert d.mode is Mode.EXERCISE
+    d.hear("stop")
+    assert d.mode is Mode.IDLE
+
+
+def test_crisis_stops_the_exercise_and_gives_numbers(app: App) -> None:
+    d, out = talk(app)
+    d.hear("start slow breathing")
+    wait_for(out, "Breathe in")
+    d.hear("i don't want to be alive anymore")
+    assert d.mode is Mode.CRISIS
+    assert d.runner is not None and not d.runner.active
+    said = out.getvalue()
+    assert "nine eight eight" in said and "nine one one" in said
+    d.hear("repeat")
+    assert out.getvalue().count("nine eight eight") >= 4
+    d.hear("yes")
+    assert d.mode is Mode.EXERCISE and d.runner.exercise.id == "grounding"
+    d.close()
+
+
+def test_misunderstood_is_not_argued(app: App) -> None:
+    d, out = talk(app)
+    d.hear("i want to die")
+    d.hear("you misunderstood me")
+    assert "just say repeat" in out.getvalue()
+    assert d.mode is Mode.IDLE
+
+
+def test_did_you_mean_then_yes(app: App) -> None:
+    d, out = talk(app)
+    m = d.hear("i'm kind of bummed out")
+    if m.intent == "unknown" and m.guess:
+        assert "Did you mean" in out.getvalue()
+        d.hear("yes")
+    assert "low" in out.getvalue() or "heavy" in out.getvalue()
+
+
+def test_three_failures_then_quiet(app: App) -> None:
+    d, out = talk(app)
+    for _ in range(5):
+        d.hear("purple elephants dancing on the moon")
+    text = out.getvalue()
+    assert text.count("trouble understanding") == 1
+    assert len(text.strip().splitlines()) == 3
+
+
+@pytest.mark.parametrize(
+    "intent_text",
+    [
+        "let's do a body scan",
+        "progressive muscle relaxation",
+        "i want to journal",
+        "what helped me last time",
+    ],
+)
+def test_later_features_say_so_honestly(app: App, intent_text: str) -> None:
+    d, out = talk(app)
+    d.hear(intent_text)
+    assert "later version" in out.getvalue()
+    d.hear("yes")
+    assert d.mode is Mode.EXERCISE
+    d.close()
+
+
+def test_goodbye_ends(app: App) -> None:
+    d, _ = talk(app)
+    d.hear("goodbye")
+    assert d.done
+
+
+def test_duration_sets_the_length(app: App) -> None:
+    d, _ = talk(app, virtual=True)
+    d.hear("box breathing for two minutes")
+    assert d.runner is not None and d.runner.minutes == 2
+    d.close()
+
+
+def test_exercise_end_asks_how_they_feel(app: App) -> None:
+    d, out = talk(app, virtual=True)
+    d.hear("grounding please")
+    d.wait_idle(timeout=5)
+    wait_for(out, "How do you feel now?")

@@ -1,0 +1,80 @@
+"""Intent matching on text. The tuning set is what the matcher was tuned on, so it must
+match nearly all of it; the held-out set is measured by bench/accuracy.py, not here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from assistant.intents import REQUIRED_INTENTS
+from assistant.matcher import IntentMatcher
+
+ROOT = Path(__file__).resolve().parent.parent
+TUNE = yaml.safe_load((ROOT / "bench" / "phrases" / "tune_en.yaml").read_text())
+
+
+def test_every_contract_intent_exists(matcher: IntentMatcher) -> None:
+    assert set(REQUIRED_INTENTS) <= set(matcher.intents.names())
+
+
+def test_tuning_set_accuracy(matcher: IntentMatcher) -> None:
+    cases = [(i, p) for i, ps in TUNE["intents"].items() for p in ps]
+    wrong = [(i, p, matcher.match(p).intent) for i, p in cases if matcher.match(p).intent != i]
+    assert len(wrong) / len(cases) <= 0.03, wrong
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("stop", "stop"),
+        ("okay stop", "stop"),
+        ("pause", "pause"),
+        ("keep going", "resume"),
+        ("slower", "slower"),
+        ("slow down please", "slower"),
+        ("faster", "faster"),
+        ("say that again", "repeat"),
+        ("help", "help"),
+        ("yes", "yes"),
+        ("yeah sure", "yes"),
+        ("no", "no"),
+        ("goodbye", "goodbye"),
+    ],
+)
+def test_short_controls(matcher: IntentMatcher, text: str, intent: str) -> None:
+    assert matcher.match(text).intent == intent
+
+
+def test_slots_come_out(matcher: IntentMatcher) -> None:
+    m = matcher.match("let's do box breathing for five minutes")
+    assert m.intent == "breathe" and m.slots == {"duration": 300}
+    m = matcher.match("i feel anxious about a seven")
+    assert m.intent == "anxious" and m.slots == {"rating": 7}
+
+
+def test_contractions_and_fillers_do_not_matter(matcher: IntentMatcher) -> None:
+    assert matcher.match("um I'm so ANXIOUS").intent == "anxious"
+    assert matcher.match("i cant sleep").intent == "sleep"
+
+
+@pytest.mark.parametrize("text", TUNE["intents"]["unknown"])
+def test_out_of_domain_is_unknown(matcher: IntentMatcher, text: str) -> None:
+    assert matcher.match(text).intent == "unknown"
+
+
+def test_near_miss_asks_rather_than_guesses(matcher: IntentMatcher) -> None:
+    m = matcher.match("i'm kind of jittery and uneasy today")
+    assert m.intent in {"anxious", "unknown"}
+    if m.intent == "unknown":
+        assert m.guess is None or m.guess == "anxious"
+
+
+def test_empty_text_is_unknown(matcher: IntentMatcher) -> None:
+    m = matcher.match("   ")
+    assert m.intent == "unknown" and m.confidence == 0.0
+
+
+def test_json_shape(matcher: IntentMatcher) -> None:
+    assert set(matcher.match("i feel sad").as_json()) == {"text", "intent", "confidence", "slots"}
