@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,7 +151,7 @@ def load_wav(path: str | os.PathLike[str], target: AudioFormat | None = STT_FORM
         with wave.open(io.BytesIO(data)) as w:
             fmt = AudioFormat(w.getframerate(), w.getsampwidth(), w.getnchannels())
             pcm = w.readframes(w.getnframes())
-    except (wave.Error, EOFError, ValueError) as exc:
+    except (wave.Error, EOFError, ValueError, RuntimeError, struct.error) as exc:
         raise AudioFileError(
             f"{p}: not a readable WAV file ({exc}); convert it to 16-bit PCM WAV, "
             "for example with `sox in.mp3 out.wav`."

@@ -94,6 +94,8 @@ def _setup_logging(verbose: bool) -> None:
     level = logging.DEBUG if verbose else logging.WARNING
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    # pyttsx3 logs every voice change on the root logger; that is noise, not news.
+    handler.addFilter(lambda r: not (r.name == "root" and "pyttsx3" in r.pathname))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

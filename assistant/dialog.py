@@ -44,6 +44,17 @@ _MISUNDERSTOOD = re.compile(
 _NOT_YET = ("body_scan", "relax_muscles", "journal", "toolbox")
 
 
+BARGE_IN = ("stop", "pause", "resume", "slower", "faster", "repeat", "goodbye")
+"""Commands that count even while Steady is talking."""
+
+
+def _barges_in(match: Match) -> bool:
+    if match.intent == "crisis":
+        return True
+    short = len(match.text.split()) <= 4
+    return match.intent in BARGE_IN and match.confidence >= SURE and short
+
+
 class Mode(enum.Enum):
     IDLE = "idle"
     OFFER = "offer"  # asked "would you like to try X?"
@@ -163,10 +174,21 @@ class Dialog:
     def begin(self) -> None:
         self._reply("first_run" if self.first_run else "greeting")
 
-    def hear(self, heard: Transcript | str) -> Match:
-        """Handle one utterance; returns what it was understood as."""
+    def hear(self, heard: Transcript | str, *, while_speaking: bool = False) -> Match:
+        """Handle one utterance; returns what it was understood as.
+
+        ``while_speaking``: the microphone picked this up while Steady was talking, so
+        it may be Steady's own voice. Only a clear command or a crisis counts then.
+        """
         transcript = heard if isinstance(heard, Transcript) else Transcript(heard)
         match = match_transcript(self.matcher, transcript, self._expected())
+        if while_speaking and not _barges_in(match):
+            log.info(
+                "turn ignored while speaking: intent=%s confidence=%.2f",
+                match.intent,
+                match.confidence,
+            )
+            return Match(match.text, UNKNOWN, 0.0)
         if match.intent != "crisis":  # crisis words never reach a log, not even at DEBUG
             log.debug("heard %r -> %s (%.2f)", transcript.text, match.intent, match.confidence)
         log.info(
@@ -315,6 +337,7 @@ class Dialog:
         runner.start(background=not self.block_exercises)
 
     def _exercise_ended(self, runner: ExerciseRunner) -> None:
+        log.info("exercise %s ended: %s", runner.exercise.id, runner.state.value)
         self._emit("exercise_end", {"exercise": runner.exercise.id, "state": runner.state.value})
         if runner is not self.runner or self.mode is not Mode.EXERCISE:
             return

@@ -27,7 +27,7 @@ from assistant.text import normalize
 
 log = logging.getLogger(__name__)
 
-ECHO_WINDOW = 2.0
+ECHO_WINDOW = 1.0
 """Seconds after Steady stops talking during which its own words may still arrive."""
 
 
@@ -83,10 +83,13 @@ def listen(
 
 
 def _handle(dialog: Dialog, tracking: TrackingOutput, transcript: Transcript) -> None:
-    if is_echo(transcript, tracking.recent(ECHO_WINDOW)):
+    recent = tracking.recent(ECHO_WINDOW)
+    if is_echo(transcript, recent):
         log.debug("ignored my own voice: %r", transcript.text)
         return
-    dialog.hear(transcript)
+    # Without echo cancellation the microphone hears Steady too: while it talks (and
+    # just after), only clear commands and crisis statements are taken.
+    dialog.hear(transcript, while_speaking=bool(recent))
 
 
 def run_recording(
