@@ -227,11 +227,13 @@ _engine_default_voice: str | None = None
 """espeak's voice id right after initialisation."""
 _espeak_is_playing: Callable[[], int] | None = None
 """``espeak_IsPlaying`` (through pyttsx3's ctypes binding): is espeak's worker busy?"""
+_espeak_cancel: Callable[[], int] | None = None
+"""``espeak_Cancel`` (through pyttsx3's ctypes binding): stop the current synthesis."""
 
 
 def _shared_engine() -> Any:
     """Create (once) and return the process-wide pyttsx3 espeak engine."""
-    global _engine, _engine_default_voice, _espeak_is_playing
+    global _engine, _engine_default_voice, _espeak_is_playing, _espeak_cancel
     with _ENGINE_LOCK:
         if _engine is not None:
             return _engine
@@ -249,6 +251,7 @@ def _shared_engine() -> Any:
             from pyttsx3.drivers import _espeak
 
             _espeak_is_playing = _espeak.IsPlaying
+            _espeak_cancel = _espeak.Cancel
         except (ImportError, AttributeError):  # a pyttsx3 without it: renders still work
             log.warning("pyttsx3's espeak binding has no IsPlaying; rate changes may lag")
         _engine = engine
@@ -455,9 +458,9 @@ class Pyttsx3TextToSpeech(TextToSpeech):
             )
             done.set()
 
-        def abort() -> None:
+        def abort() -> None:  # runs on the watchdog thread
             aborted.set()
-            _abort_engine(engine)
+            _end_run_loop(engine)
             done.set()
 
         timeout = self._timeout_s * max(1.0, len(text) / 500)
@@ -490,8 +493,7 @@ class Pyttsx3TextToSpeech(TextToSpeech):
             if errors:
                 raise SpeechEngineError(f"Text-to-speech failed ({errors[0]}).")
             if aborted.is_set() or not outcome:
-                if not aborted.is_set():
-                    _abort_engine(engine)
+                _cancel_espeak()  # on this thread: concurrent espeak_Cancel calls deadlock
                 _wait_until_idle()
                 raise SpeechEngineError(
                     f"Text-to-speech did not finish within {timeout:.0f} s; try again."
@@ -503,14 +505,23 @@ class Pyttsx3TextToSpeech(TextToSpeech):
                 engine.disconnect(token)
 
 
-def _abort_engine(engine: Any) -> None:
-    """Stop a render that is taking too long and end pyttsx3's run loop."""
-    with contextlib.suppress(Exception):
-        engine.stop()
-    # pyttsx3's espeak loop only ends when espeak reports the end of the utterance; if
-    # that never comes, end the loop directly so runAndWait() returns.
+def _end_run_loop(engine: Any) -> None:
+    """Make a stuck ``runAndWait()`` return (safe to call from another thread).
+
+    pyttsx3's espeak loop only ends when espeak reports the end of the utterance. Its own
+    ``engine.stop()`` is not usable from a second thread: it calls ``espeak_Cancel`` while
+    the loop does the same, and two concurrent cancels deadlock espeak (measured). Ending
+    the loop only flips a flag; the caller cancels espeak afterwards on its own thread.
+    """
     with contextlib.suppress(Exception):
         engine.proxy._driver.endLoop()
+
+
+def _cancel_espeak() -> None:
+    """Stop whatever espeak is synthesising (call with :data:`_ENGINE_LOCK` held)."""
+    if _espeak_cancel is not None:
+        with contextlib.suppress(Exception):
+            _espeak_cancel()
 
 
 def _wait_until_idle(limit_s: float = 2.0) -> None:

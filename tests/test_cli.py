@@ -154,7 +154,7 @@ def test_no_network_at_run_time(tmp_path: Path) -> None:
             "--data-dir",
             str(tmp_path / "h"),
             env=env,
-        ),  # fmt: skip
+        ),
         steady(
             "chat",
             "--data-dir",
@@ -163,13 +163,15 @@ def test_no_network_at_run_time(tmp_path: Path) -> None:
             "0.01",
             stdin="i feel anxious\nyes\nstop\ni want to end my life\ngoodbye\n",
             env=env,
-        ),  # fmt: skip
+        ),
         steady("models", "list", env=env),
     ]
     for r in runs:
         assert r.returncode == 0, r.stderr
     # The guard itself works: a deliberate connection is recorded and refused.
-    probe = subprocess.run([sys.executable, "-c", "import socket; socket.create_connection(('127.0.0.1', 9))"],
-                           env={**os.environ, **env}, capture_output=True, text=True)  # fmt: skip
+    connect = "import socket; socket.create_connection(('127.0.0.1', 9))"
+    probe = subprocess.run(
+        [sys.executable, "-c", connect], env={**os.environ, **env}, capture_output=True, text=True
+    )
     assert probe.returncode != 0
     assert log.read_text().count("\n") == 1, log.read_text()
