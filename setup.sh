@@ -42,11 +42,11 @@ if [ "$start" = 0 ]; then
 fi
 
 # 4. Start: hands-free if there is a microphone, otherwise a short spoken demo.
-if .venv/bin/python -m assistant.devices --has input >/dev/null 2>&1; then
+if .venv/bin/steady devices --has input >/dev/null 2>&1; then
   exec .venv/bin/steady listen
 fi
 say "no microphone found, so here is a short demo instead: a recording says 'I feel anxious' and Steady answers."
-if .venv/bin/python -m assistant.devices --has output >/dev/null 2>&1; then
+if .venv/bin/steady devices --has output >/dev/null 2>&1; then
   exec .venv/bin/steady run audio/demo-anxious.wav
 fi
 .venv/bin/steady run audio/demo-anxious.wav --out steady-demo-reply.wav

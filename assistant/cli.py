@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("devices", help="list audio devices")
     _common(p)
+    p.add_argument(
+        "--has",
+        choices=["input", "output"],
+        help="print nothing; exit 0 if such a device exists, 1 if not (for scripts)",
+    )
     return parser
 
 
@@ -138,6 +143,11 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "devices":
         from assistant.devices import format_devices, list_devices
 
+        if args.has:
+            try:
+                return 0 if any(d.has(args.has) for d in list_devices()) else 1
+            except SteadyError:
+                return 1
         print(format_devices(list_devices()))
         return 0
     settings = _settings(args)

@@ -13,19 +13,30 @@ Clips are keyed by :func:`clip_key`: the SHA-256 of the cleaned text, the voice 
 and the engine id, so a cache folder written by :class:`CachedTextToSpeech` can be read
 back by :class:`WavFolderTextToSpeech`.
 
-pyttsx3 (2.99) facts this module works around, all measured:
+pyttsx3 (2.99) facts this module works around, all measured with espeak-ng 1.51:
 
-* espeak-ng is initialised in asynchronous "retrieval" mode, so ``runAndWait()`` returns
-  after ~10 ms, usually *before* the WAV file is written (for long texts, always). We wait
-  for the ``finished-utterance`` callback, which fires after the file is closed.
-* The driver ``print()``s "Audio saved to <file>" from espeak's thread on every render; we
-  filter that line out of stdout while rendering.
+* espeak-ng runs in asynchronous "retrieval" mode. The *first* ``runAndWait()`` of an
+  engine returns after ~10 ms, before the WAV file exists (a 1500-character text was
+  written 0.3 s later); later calls block until the utterance ends. We always wait for
+  the ``finished-utterance`` callback, which fires after the file is closed.
+* Rate and volume changes are queued to espeak's worker thread. If one is still pending
+  when ``runAndWait()`` calls the driver's ``stop()``, espeak is cancelled and the clip
+  is spoken with the *previous* call's settings (45% of 200 alternating-rate renders).
+  We wait until espeak is idle (``espeak_IsPlaying``) before rendering: 0 of 200.
+* Two threads calling ``espeak_Cancel`` at once deadlock, so pyttsx3's ``engine.stop()``
+  cannot be used as a watchdog. A stuck render is ended by stopping pyttsx3's run loop
+  from a timer and cancelling espeak afterwards on the rendering thread.
+* The driver ``print()``s "Audio saved to <file>" from espeak's thread on every render
+  (also for a cancelled one); we filter that line out of stdout while rendering.
 * espeak state (voice, rate, callback) is process-global. Creating a second pyttsx3
-  ``Engine`` re-points the callback, and when an old engine is garbage-collected it clears
-  the callback (renders silently produce no file) or crashes the process (segfault). So a
-  single engine is created once per process, kept alive, and used under one lock.
-* ``setProperty()`` never raises: driver errors (e.g. an unknown voice) are only reported
-  through the ``error`` callback, which we listen to while rendering.
+  ``Engine`` re-points the callback; when an old engine is garbage-collected it clears
+  the callback (renders silently produce no file: 2 of 20) or crashes the process
+  (segfault). So one engine is created per process, kept alive, and used under one lock.
+* ``setProperty()`` never raises: driver errors are only reported through the ``error``
+  callback, which we listen to while rendering; voice names are resolved against the
+  installed voices up front instead.
+* espeak output is not byte-identical between renders in one process (its pitch flutter
+  carries over; lengths differ by a few samples), so identical replays come from the cache.
 """
 
 from __future__ import annotations
@@ -77,7 +88,7 @@ TTS_MISSING_MESSAGE = (
 PYTTSX3_MISSING_MESSAGE = (
     "Text-to-speech is not available (the pyttsx3 package is missing); run `pip install pyttsx3`."
 )
-_KEY_FORMAT = 1
+_KEY_FORMAT = 2  # 2: rate_wpm is the heard rate (see ESPEAK_SPEEDUP)
 """Bump when rendering changes in a way that should invalidate existing caches."""
 
 
@@ -90,7 +101,8 @@ class Voice:
     voice: str | None = None
     """espeak voice id or name (substring), e.g. ``"en-us"``, ``"en-gb-x-rp"``,
     ``"english_rp"``, ``"English (America)"``, optionally with a ``+variant`` such as
-    ``"en-us+f3"``. None (or blank) means the engine's default English voice."""
+    ``"en-us+f3"`` (espeak ignores unknown variants). None (or blank) means espeak's
+    default English voice, ``"en"`` (British)."""
     volume: float = 1.0
     """Loudness from 0 (silent) to 1 (full)."""
 
@@ -127,6 +139,17 @@ def _drop_symbol(ch: str) -> str:
     if category in _DROP_CATEGORIES or (category == "Sm" and not ch.isascii()):
         return " "  # emoji, arrows, check marks, ...: espeak would name them
     return ch
+
+
+ESPEAK_SPEEDUP = 1.2
+"""espeak-ng speaks about 20 % faster than the rate it is given (measured: asked 160,
+heard a median of 193 words a minute over whole sentences). Steady's ``rate_wpm``
+means the rate a listener hears, so it is divided by this before reaching espeak."""
+
+
+def espeak_rate(heard_wpm: int) -> int:
+    """The rate to ask espeak-ng for, so that ``heard_wpm`` words a minute come out."""
+    return round(heard_wpm / ESPEAK_SPEEDUP)
 
 
 def clean_text(text: str) -> str:
@@ -380,6 +403,9 @@ class Pyttsx3TextToSpeech(TextToSpeech):
     def engine_id(self) -> str:
         return PYTTSX3_ENGINE_ID
 
+    def close(self) -> None:
+        """Nothing to release: the shared engine must live as long as the process."""
+
     def english_voices(self) -> list[str]:
         """Short ids of the installed English voices, e.g. ``["en", "en-us", ...]``."""
         return sorted(v.short_id for v in self._voices if v.short_id.startswith("en"))
@@ -443,7 +469,6 @@ class Pyttsx3TextToSpeech(TextToSpeech):
         """One render; False if espeak reported it as cancelled (the file is unusable)."""
         engine = self._engine
         done = threading.Event()
-        aborted = threading.Event()
         outcome: list[bool] = []  # the first finished-utterance's `completed` flag
         errors: list[BaseException] = []
 
@@ -459,7 +484,6 @@ class Pyttsx3TextToSpeech(TextToSpeech):
             done.set()
 
         def abort() -> None:  # runs on the watchdog thread
-            aborted.set()
             _end_run_loop(engine)
             done.set()
 
@@ -472,7 +496,7 @@ class Pyttsx3TextToSpeech(TextToSpeech):
         ]
         try:
             engine.setProperty("voice", voice_id)
-            engine.setProperty("rate", voice.rate_wpm)
+            engine.setProperty("rate", espeak_rate(voice.rate_wpm))
             engine.setProperty("volume", voice.volume)
             # Rate and volume are queued to espeak's worker thread. If they are still pending
             # when runAndWait() calls the driver's stop(), espeak is cancelled and the clip
@@ -490,13 +514,18 @@ class Pyttsx3TextToSpeech(TextToSpeech):
                 # The first runAndWait() of a process returns before espeak has written the
                 # file; wait for the finished callback (it fires after the file is closed).
                 done.wait(timeout)
+                watchdog.cancel()
+                timed_out = not outcome and not errors
+                if timed_out:
+                    # Timed out. Cancel here, inside the stdout filter: the cancelled
+                    # utterance still ends with the driver writing the file and printing.
+                    _cancel_espeak()  # on this thread: concurrent espeak_Cancel calls deadlock
+                    _wait_until_idle()
             if errors:
                 raise SpeechEngineError(f"Text-to-speech failed ({errors[0]}).")
-            if aborted.is_set() or not outcome:
-                _cancel_espeak()  # on this thread: concurrent espeak_Cancel calls deadlock
-                _wait_until_idle()
+            if timed_out:  # even if the cancel made espeak report the (cut) file as done
                 raise SpeechEngineError(
-                    f"Text-to-speech did not finish within {timeout:.0f} s; try again."
+                    f"Text-to-speech did not finish within {timeout:.3g} s; try again."
                 )
             return outcome[0]
         finally:
@@ -578,6 +607,8 @@ class CachedTextToSpeech(TextToSpeech):
 
     def synthesize(self, text: str, voice: Voice | None = None) -> Audio:
         v = voice or self.default_voice
+        if not clean_text(text):
+            return self.inner.synthesize(text, v)  # nothing to say: not worth a cache entry
         key = clip_key(text, v, self.engine_id)
         with self._lock:
             cached = self._memory.get(key)
