@@ -70,9 +70,10 @@ def _load_intent(path: Path) -> Intent:
     data = load_yaml(path)
     validate(data, "sentences", path)
     sentences: dict[str, None] = {}
+    lists = {k: [str(v) for v in vals] for k, vals in data.get("lists", {}).items()}
     for i, template in enumerate(data["sentences"]):
         try:
-            for s in expand(template):
+            for s in expand(template, lists):
                 sentences.setdefault(s, None)
         except TemplateError as exc:
             raise DataFileError(f"{path}: field 'sentences.{i}': {exc}.") from None

@@ -34,6 +34,16 @@ ACCEPT = 0.80
 """Fuzzy scores at or above this are taken without asking."""
 CONFIRM = 0.62
 """Fuzzy scores from here up to ACCEPT get a "did you mean ...?"."""
+AGREE = 0.70
+"""Below ACCEPT, a fuzzy score this high is taken when the telling words agree..."""
+AGREE_SHARE = 0.5
+"""...that is, when at least this share of the content words point to the same intent."""
+STOP_WORDS = frozenset(
+    "i me my myself am is are was were be been being a an the and or but so to of in on at "
+    "for with it this that just really very quite kind sort like um uh do does did have has "
+    "had you your can could would will shall should please ok right now today tonight bit "
+    "little all some any me".split()
+)
 
 
 @dataclass(frozen=True)
@@ -97,11 +107,15 @@ class IntentMatcher:
         *,
         accept: float = ACCEPT,
         confirm: float = CONFIRM,
+        agree: float = AGREE,
+        agree_share: float = AGREE_SHARE,
     ) -> None:
         self.intents = intents
         self.crisis = crisis
         self.accept = accept
         self.confirm = confirm
+        self.agree = agree
+        self.agree_share = agree_share
         self._exact: dict[str, str] = {}
         sentences: list[str] = []
         owners: list[str] = []
@@ -123,6 +137,13 @@ class IntentMatcher:
                     owners.append(intent.name)
         self._sentences = sentences
         self._owners = owners
+        # Which intents use each word: a word used by one intent only is telling.
+        users: dict[str, set[str]] = {}
+        for sentence, owner in zip(sentences, owners, strict=True):
+            for word in sentence.split():
+                if word not in STOP_WORDS:
+                    users.setdefault(word, set()).add(owner)
+        self._users = users
 
     @classmethod
     def from_data(cls, folder: Path, language: str = "en") -> IntentMatcher:
@@ -130,6 +151,23 @@ class IntentMatcher:
         intents = IntentSet.from_dir(folder / "sentences" / language, language)
         crisis = CrisisDetector.from_yaml(folder / "safety" / language / "crisis.yaml")
         return cls(intents, crisis)
+
+    def evidence(self, query: str) -> dict[str, float]:
+        """For each intent, the share of the telling words in ``query`` that point to it.
+
+        Each content word votes ``1/n`` for each of the ``n`` intents whose examples use
+        it; words no example uses count against every intent. Stop words do not vote.
+        """
+        words = [w for w in query.split() if w not in STOP_WORDS]
+        if not words:
+            return {}
+        votes: dict[str, float] = {}
+        for word in words:
+            owners = self._users.get(word)
+            if owners:
+                for owner in owners:
+                    votes[owner] = votes.get(owner, 0.0) + 1.0 / len(owners)
+        return {k: v / len(words) for k, v in votes.items()}
 
     def vocabulary(self) -> set[str]:
         """Every word in the example sentences (for a grammar-limited recognizer)."""
@@ -162,6 +200,11 @@ class IntentMatcher:
             score = min(score, self.accept - 0.01)
         if score >= self.accept:
             return Match(text, intent, score, slots, matched=sentence)
+        # Second opinion: the words that only this intent's examples use. When the
+        # closest sentence and the telling words agree, the match is taken.
+        share = self.evidence(query).get(intent, 0.0)
+        if score >= self.agree and share >= self.agree_share:
+            return Match(text, intent, max(score, self.accept), slots, matched=sentence)
         guess = intent if score >= self.confirm else None
         return Match(text, UNKNOWN, score, slots, guess=guess, matched=sentence)
 

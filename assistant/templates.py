@@ -2,7 +2,9 @@
 
 A template such as ``"[i] (feel|am feeling) [so|really] anxious"`` expands to every
 sentence it describes. ``(a|b)`` requires one alternative, ``[a|b]`` allows one or
-none, groups nest, and ``{name}`` stands for a slot that is filled at match time.
+none, groups nest, ``<name>`` is one entry of a word list defined beside the
+templates (``lists:`` in the intent file), and ``{name}`` stands for a slot that is
+filled at match time.
 Expansion is bounded so a careless template cannot explode.
 """
 
@@ -37,9 +39,10 @@ _Node = str | _Seq | _Alt
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, lists: dict[str, list[str]] | None = None) -> None:
         self.text = text
         self.pos = 0
+        self.lists = lists or {}
 
     def error(self, what: str) -> TemplateError:
         return TemplateError(f"{what} at character {self.pos + 1} of {self.text!r}")
@@ -67,6 +70,9 @@ class _Parser:
                 flush()
                 self.pos += 1
                 parts.append(self._group(optional=ch == "["))
+            elif ch == "<":
+                flush()
+                parts.append(self._list())
             elif ch in ")]":
                 raise self.error(f"unmatched {ch!r}")
             else:
@@ -74,6 +80,16 @@ class _Parser:
                 self.pos += 1
         flush()
         return _Seq(tuple(parts))
+
+    def _list(self) -> _Alt:
+        end = self.text.find(">", self.pos)
+        if end < 0:
+            raise self.error("missing '>'")
+        name = self.text[self.pos + 1 : end]
+        if name not in self.lists:
+            raise self.error(f"unknown list <{name}>")
+        self.pos = end + 1
+        return _Alt(tuple(_Seq((value,)) for value in self.lists[name]), optional=False)
 
     def _group(self, optional: bool) -> _Alt:
         closer = "]" if optional else ")"
@@ -104,11 +120,14 @@ def _expand(node: _Node) -> list[str]:
     return ["".join(combo) for combo in itertools.product(*pieces)]
 
 
-def expand(template: str) -> list[str]:
-    """Every sentence ``template`` describes, whitespace-normalised, in order, no repeats."""
+def expand(template: str, lists: dict[str, list[str]] | None = None) -> list[str]:
+    """Every sentence ``template`` describes, whitespace-normalised, in order, no repeats.
+
+    ``lists`` holds the word lists that ``<name>`` refers to.
+    """
     if not template.strip():
         raise TemplateError("empty template")
-    tree = _Parser(template).parse()
+    tree = _Parser(template, lists).parse()
     seen: dict[str, None] = {}
     for sentence in _expand(tree):
         clean = " ".join(sentence.split())

@@ -29,10 +29,22 @@ _PATTERN = re.compile(
 _FILLERS = {"um", "uh", "uhm", "erm", "er", "hmm", "mm", "ah"}
 
 
+_SOUNDS = (
+    (re.compile(r"\b(uh huh|mm hmm|mhm|mm hm|uh hum)\b"), "yes"),
+    (re.compile(r"\b(uh uh|nuh uh|mm mm)\b"), "no"),
+)
+
+
 def normalize(text: str) -> str:
-    """Lowercase words with contractions expanded and filler sounds removed."""
-    t = text.lower().replace("’", "'")
+    """Lowercase words with contractions expanded and filler sounds removed.
+
+    Sounds that carry meaning ("uh huh", "uh uh") become the words they stand for
+    before the fillers go.
+    """
+    t = text.lower().replace("’", "'").replace("-", " ")
     t = re.sub(r"[^a-z0-9' ]+", " ", t)
     t = " ".join(w.strip("'") for w in t.split())
+    for pattern, word in _SOUNDS:
+        t = pattern.sub(word, t)
     t = _PATTERN.sub(lambda m: _CONTRACTIONS[m.group(1)], t)
     return " ".join(w for w in t.split() if w not in _FILLERS)
