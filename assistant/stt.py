@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 UNK = "[unk]"
 DEFAULT_END_SILENCE = 0.4
 """Seconds of trailing silence after the last word that end an utterance."""
+QUICK_END_SILENCE = 0.2
+"""A shorter wait when what was heard so far is a complete command ("stop")."""
 MAX_UTTERANCE = 30.0
 """An utterance is cut here even if the person keeps talking (journal entries stream on)."""
 
@@ -142,6 +144,7 @@ class VoskSpeechToText(SpeechToText):
         *,
         end_silence: float = DEFAULT_END_SILENCE,
         use_grammar: bool = True,
+        quick_phrases: Iterable[str] = (),
     ) -> None:
         vosk = _import_vosk()
         self._vosk = vosk
@@ -160,6 +163,8 @@ class VoskSpeechToText(SpeechToText):
         self.use_grammar = use_grammar and self.supports_grammar and bool(known)
         self._grammar = json.dumps([*known, UNK]) if self.use_grammar else None
         self.end_silence = end_silence
+        self.quick_phrases = frozenset(quick_phrases)
+        """Utterances that end after :data:`QUICK_END_SILENCE` (commands like "stop")."""
         self._lock = threading.Lock()
         dropped = len(set(vocabulary)) - len(known)
         log.info(
@@ -244,7 +249,10 @@ class _VoskRecognition(Recognition):
             self._trim_buffer()
         if self.speaking and words:
             last_end = float(words[-1]["end"]) + self.utt_start
-            if self.time - last_end >= self.engine.end_silence:
+            wait = self.engine.end_silence
+            if text in self.engine.quick_phrases:
+                wait = min(wait, QUICK_END_SILENCE)
+            if self.time - last_end >= wait:
                 events.extend(self._finish(json.loads(self.rec.FinalResult())))
         if self.speaking and self.time - self.utt_start > MAX_UTTERANCE:
             events.extend(self._finish(json.loads(self.rec.FinalResult())))

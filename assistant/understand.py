@@ -25,6 +25,10 @@ EXTRA_VOCABULARY = (
 )
 
 
+QUICK_COMMANDS = ("stop", "stop it", "stop now", "pause", "wait", "enough", "slower", "faster")
+"""Whole utterances that need no more than a short pause to be final."""
+
+
 def build_matcher(language: str = "en") -> IntentMatcher:
     """The intent matcher with the bundled sentences and crisis rules."""
     return IntentMatcher.from_data(intents_dir(), language)
@@ -46,7 +50,12 @@ def build_stt(
     from assistant.models import resolve_model
 
     path = resolve_model(models_dir(), model)
-    return VoskSpeechToText(path, grammar_vocabulary(matcher), use_grammar=use_grammar)
+    return VoskSpeechToText(
+        path,
+        grammar_vocabulary(matcher),
+        use_grammar=use_grammar,
+        quick_phrases=QUICK_COMMANDS,
+    )
 
 
 def match_transcript(

@@ -13,7 +13,9 @@ import pytest
 
 from assistant.matcher import IntentMatcher
 from assistant.paths import models_dir
+from assistant.stt import VoskSpeechToText
 from assistant.understand import build_matcher
+from tests.pulse import pulse_loop  # noqa: F401 - the shared PulseAudio loop fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 STEADY = str(ROOT / ".venv" / "bin" / "steady")
@@ -46,11 +48,10 @@ def model_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def stt(matcher: IntentMatcher, model_path: Path):  # type: ignore[no-untyped-def]
-    from assistant.stt import VoskSpeechToText
-    from assistant.understand import grammar_vocabulary
+def stt(matcher: IntentMatcher, model_path: Path) -> VoskSpeechToText:
+    from assistant.understand import build_stt
 
-    return VoskSpeechToText(model_path, grammar_vocabulary(matcher))
+    return build_stt(matcher, model_path)
 
 
 def espeak(text: str, path: Path, voice: str = "en-us", speed: int = 150) -> Path:
