@@ -41,6 +41,7 @@ pyttsx3 (2.99) facts this module works around, all measured with espeak-ng 1.51:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import io
@@ -279,7 +280,20 @@ def _shared_engine() -> Any:
             log.warning("pyttsx3's espeak binding has no IsPlaying; rate changes may lag")
         _engine = engine
         _engine_default_voice = str(default_voice) if default_voice else None
+        atexit.register(_quiet_teardown)
         return _engine
+
+
+def _quiet_teardown() -> None:
+    """At exit, pyttsx3's DriverProxy.__del__ runs after module globals are gone and
+    prints a harmless AttributeError traceback. The engine is never torn down anyway,
+    so its finaliser is made a no-op once the process is ending."""
+    try:
+        from pyttsx3 import driver
+
+        driver.DriverProxy.__del__ = lambda self: None
+    except (ImportError, AttributeError):
+        pass
 
 
 class _SavedNoticeFilter(io.TextIOBase):
