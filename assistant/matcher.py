@@ -34,6 +34,8 @@ ACCEPT = 0.80
 """Fuzzy scores at or above this are taken without asking."""
 CONFIRM = 0.62
 """Fuzzy scores from here up to ACCEPT get a "did you mean ...?"."""
+TIE = 0.04
+"""Intents scoring within this of the best are tied."""
 AGREE = 0.70
 """Below ACCEPT, a fuzzy score this high is taken when the telling words agree..."""
 AGREE_SHARE = 0.5
@@ -194,15 +196,21 @@ class IntentMatcher:
         if not best:
             return Match(text, UNKNOWN, 0.0, slots)
         (intent, score, sentence) = best[0]
-        runner_up = best[1][1] if len(best) > 1 else 0.0
-        # A near-tie between two intents is not a confident answer.
-        if score - runner_up < 0.04:
-            score = min(score, self.accept - 0.01)
+        evidence = self.evidence(query)
+        tied = [b for b in best if score - b[1] < TIE]
+        if len(tied) > 1:
+            # A near-tie on sentence similarity: the telling words decide, and only a
+            # clear lead counts; otherwise it is not a confident answer.
+            tied.sort(key=lambda b: evidence.get(b[0], 0.0), reverse=True)
+            lead = evidence.get(tied[0][0], 0.0) - evidence.get(tied[1][0], 0.0)
+            intent, _, sentence = tied[0]
+            if lead < 0.1:
+                score = min(score, self.accept - 0.01)
         if score >= self.accept:
             return Match(text, intent, score, slots, matched=sentence)
         # Second opinion: the words that only this intent's examples use. When the
         # closest sentence and the telling words agree, the match is taken.
-        share = self.evidence(query).get(intent, 0.0)
+        share = evidence.get(intent, 0.0)
         if score >= self.agree and share >= self.agree_share:
             return Match(text, intent, max(score, self.accept), slots, matched=sentence)
         guess = intent if score >= self.confirm else None
