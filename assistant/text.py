@@ -11,9 +11,11 @@ import re
 
 _CONTRACTIONS = {
     "i'm": "i am", "im": "i am", "i've": "i have", "ive": "i have", "i'll": "i will",
-    "i'd": "i would", "you're": "you are", "you've": "you have", "you'll": "you will",
+    "i'd": "i would", "it'll": "it will", "he'll": "he will", "she'll": "she will",
+    "they'll": "they will", "we'll": "we will", "that'll": "that will", "he'd": "he would",
+    "she'd": "she would", "they'd": "they would", "he's": "he is", "she's": "she is", "you're": "you are", "you've": "you have", "you'll": "you will",
     "it's": "it is", "that's": "that is", "there's": "there is", "what's": "what is",
-    "let's": "let us", "he's": "he is", "she's": "she is", "they're": "they are",
+    "let's": "let us", "they're": "they are",
     "we're": "we are", "isn't": "is not", "aren't": "are not", "wasn't": "was not",
     "weren't": "were not", "don't": "do not", "dont": "do not", "doesn't": "does not",
     "didn't": "did not", "can't": "cannot", "cant": "cannot", "can not": "cannot",
