@@ -45,10 +45,7 @@ class CrisisDetector:
         rules: list[_Rule],
         negated: list[re.Pattern[str]],
         figurative: list[re.Pattern[str]],
-        vocabulary: set[str] | None = None,
     ) -> None:
-        self.vocabulary: set[str] = vocabulary or set()
-        """Words a grammar-limited recognizer must be able to hear for these rules."""
         self._rules = rules
         self._negated = negated
         self._figurative = figurative
@@ -74,8 +71,7 @@ class CrisisDetector:
             _compile(p, f"figurative[{i}]", path)
             for i, p in enumerate(_patterns(data.get("figurative", []), "figurative", path))
         ]
-        vocabulary = {w for line in data.get("vocabulary", []) for w in line.split()}
-        return cls(rules, negated, figurative, vocabulary)
+        return cls(rules, negated, figurative)
 
     def check(self, text: str) -> CrisisFinding | None:
         """The most serious finding in ``text``, or None."""

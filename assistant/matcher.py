@@ -216,6 +216,18 @@ class IntentMatcher:
         guess = intent if score >= self.confirm else None
         return Match(text, UNKNOWN, score, slots, guess=guess, matched=sentence)
 
+    def support(self, text: str, intent: str) -> float:
+        """How well ``text`` matches ``intent``'s examples (0..1), whatever wins overall."""
+        query, _ = _placeholder(normalize(text))
+        if not query:
+            return 0.0
+        if self._exact.get(query) == intent:
+            return 1.0
+        for name, score, _ in self._score(query, set()):
+            if name == intent:
+                return score
+        return 0.0
+
     def _score(self, query: str, prefer: set[str]) -> list[tuple[str, float, str]]:
         """Best score per intent, highest first."""
         hits = process.extract(query, self._sentences, scorer=_scorer, limit=60, score_cutoff=40)

@@ -4,23 +4,22 @@ A :class:`SpeechToText` engine opens :class:`Recognition` streams. Audio goes in
 16 kHz mono int16 chunks; out come :class:`Partial` updates and a :class:`Final`
 :class:`Transcript` when an utterance ends.
 
-The Vosk engine decodes with a grammar of Steady's own vocabulary when the model
-supports runtime grammars (the small models do): that is fast and keeps in-domain
-speech from being misheard as look-alike words. When the grammar pass hears words
-it does not know (``[unk]``) or is unsure, the same audio is decoded again with the
-full open vocabulary, so the crisis check and the "I didn't understand" reply see
-what was really said. Utterances end after a short trailing silence measured from
-the decoder's own word timings, rather than Vosk's fixed half second.
+The Vosk engine reads every utterance twice, as it streams: once with Steady's own
+example sentences as a runtime grammar (the small models support that), which keeps
+in-domain speech from being misheard as look-alike words, and once with the model's
+full open vocabulary, so the crisis check and the matcher also see what was really
+said when it was something Steady's sentences never anticipated. Utterances end
+after a short trailing silence measured from the decoder's own word timings, rather
+than Vosk's fixed half second.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,13 +63,16 @@ class Transcript:
     """Stream time (s) at which the utterance was closed."""
     heard_unknown: bool = False
     """The grammar pass heard speech outside Steady's vocabulary."""
+    alternatives: tuple[str, ...] = ()
+    """Runner-up readings from the recognizers' n-best lists."""
 
     def texts(self) -> list[str]:
-        """Every reading of the utterance, for the crisis check (which must see all)."""
-        out = [self.text]
-        if self.open_text and self.open_text != self.text:
-            out.append(self.open_text)
-        return [t for t in out if t]
+        """Every distinct reading of the utterance, best first (the crisis check sees all)."""
+        out: list[str] = []
+        for t in (self.text, self.open_text, *self.alternatives):
+            if t and t not in out:
+                out.append(t)
+        return out
 
 
 @dataclass(frozen=True)
@@ -134,18 +136,44 @@ def _import_vosk() -> Any:
     return vosk
 
 
+OPEN_PASS_MODES = ("always", "fallback", "never")
+ALTERNATIVES = 3
+"""How many readings each recognizer returns per utterance (its n-best list)."""
+
+
+def _best_of(result: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The top reading of a Vosk result (with n-best on or off) and the runner-up texts."""
+    alts = result.get("alternatives")
+    if not alts:
+        return result, []
+    texts = [str(a.get("text", "")).strip() for a in alts[1:]]
+    return alts[0], [t for t in texts if t]
+
+
 class VoskSpeechToText(SpeechToText):
-    """Vosk (Kaldi) recognition with Steady's vocabulary as a runtime grammar."""
+    """Vosk (Kaldi) recognition: Steady's sentences as a grammar, plus the open vocabulary.
+
+    ``phrases`` (whole example sentences) and ``vocabulary`` (single words, e.g. the
+    crisis words and numbers) make the runtime grammar. ``open_pass`` decides when the
+    open-vocabulary reading is made: ``always`` (a second recognizer fed the same audio
+    as it streams, so it costs no extra latency), ``fallback`` (the buffered utterance is
+    decoded again only when the grammar heard an unknown word or was unsure), or
+    ``never``.
+    """
 
     def __init__(
         self,
         model_path: Path,
         vocabulary: Iterable[str] = (),
         *,
+        phrases: Iterable[str] = (),
         end_silence: float = DEFAULT_END_SILENCE,
         use_grammar: bool = True,
+        open_pass: str = "always",
         quick_phrases: Iterable[str] = (),
     ) -> None:
+        if open_pass not in OPEN_PASS_MODES:
+            raise ValueError(f"open_pass must be one of {OPEN_PASS_MODES}")
         vosk = _import_vosk()
         self._vosk = vosk
         self.model_path = model_path
@@ -158,38 +186,44 @@ class VoskSpeechToText(SpeechToText):
             ) from None
         graph = model_path / "graph"
         self.supports_grammar = (graph / "HCLr.fst").exists() and (graph / "Gr.fst").exists()
-        known = sorted(w for w in set(vocabulary) if w and self.model.vosk_model_find_word(w) >= 0)
-        self.vocabulary = known
-        self.use_grammar = use_grammar and self.supports_grammar and bool(known)
-        self._grammar = json.dumps([*known, UNK]) if self.use_grammar else None
+        find = self.model.vosk_model_find_word
+        words = sorted({w for w in vocabulary if w and find(w) >= 0})
+        sentences = sorted({p for p in phrases if p and all(find(w) >= 0 for w in p.split())})
+        self.vocabulary = sorted({w for p in sentences for w in p.split()} | set(words))
+        self.use_grammar = use_grammar and self.supports_grammar and bool(self.vocabulary)
+        self._grammar = json.dumps([*sentences, *words, UNK]) if self.use_grammar else None
+        self.open_pass = open_pass if self.use_grammar else "never"
         self.end_silence = end_silence
         self.quick_phrases = frozenset(quick_phrases)
         """Utterances that end after :data:`QUICK_END_SILENCE` (commands like "stop")."""
-        self._lock = threading.Lock()
-        dropped = len(set(vocabulary)) - len(known)
         log.info(
-            "Vosk model %s loaded; grammar %s (%d words, %d not in the model's lexicon)",
+            "Vosk model %s loaded; grammar %s (%d sentences, %d words); open pass %s",
             model_path.name,
             "on" if self.use_grammar else "off",
-            len(known),
-            dropped,
+            len(sentences),
+            len(self.vocabulary),
+            self.open_pass,
         )
 
-    def _recognizer(self, grammar: bool) -> Any:
+    def recognizer(self, grammar: bool) -> Any:
+        """A fresh Kaldi recognizer, grammar-limited or open."""
         if grammar and self._grammar is not None:
             rec = self._vosk.KaldiRecognizer(self.model, STT_FORMAT.rate, self._grammar)
         else:
             rec = self._vosk.KaldiRecognizer(self.model, STT_FORMAT.rate)
         rec.SetWords(True)
         rec.SetPartialWords(True)
+        rec.SetMaxAlternatives(ALTERNATIVES)
         return rec
 
     def start(self, *, open_vocabulary: bool = False) -> Recognition:
-        return _VoskRecognition(self, grammar=not open_vocabulary and self.use_grammar)
+        if open_vocabulary or not self.use_grammar:
+            return _VoskRecognition(self, grammar=False, parallel_open=False)
+        return _VoskRecognition(self, grammar=True, parallel_open=self.open_pass == "always")
 
     def second_pass(self, pcm: bytes) -> dict[str, Any]:
         """Decode ``pcm`` with the open vocabulary (no grammar)."""
-        rec = self._recognizer(grammar=False)
+        rec = self.recognizer(grammar=False)
         rec.AcceptWaveform(pcm)
         result: dict[str, Any] = json.loads(rec.FinalResult())
         return result
@@ -197,28 +231,25 @@ class VoskSpeechToText(SpeechToText):
 
 def _words(result: dict[str, Any], offset: float) -> tuple[Word, ...]:
     return tuple(
-        Word(str(w["word"]), float(w["start"]) + offset, float(w["end"]) + offset, float(w["conf"]))
+        Word(
+            str(w["word"]),
+            float(w["start"]) + offset,
+            float(w["end"]) + offset,
+            float(w.get("conf", 1.0)),  # n-best results carry no per-word confidence
+        )
         for w in result.get("result", [])
     )
 
 
-@dataclass
-class _Utterance:
-    pcm: bytearray = field(default_factory=bytearray)
-    start: float = 0.0
-
-
 class _VoskRecognition(Recognition):
-    # Keep this much audio from before the first word for a second pass.
-    PREROLL = 0.5
-
-    def __init__(self, engine: VoskSpeechToText, grammar: bool) -> None:
+    def __init__(self, engine: VoskSpeechToText, grammar: bool, parallel_open: bool) -> None:
         self.engine = engine
         self.grammar = grammar
-        self.rec = engine._recognizer(grammar)
+        self.rec = engine.recognizer(grammar)
+        self.open = engine.recognizer(False) if parallel_open else None
         self.time = 0.0  # seconds of audio fed so far
-        self.utt_start = 0.0  # stream time at which the recognizer was last reset
-        self.buffer = _Utterance()
+        self.utt_start = 0.0  # stream time at which the recognizers were last reset
+        self.buffer = bytearray()  # the utterance so far, for a fallback second pass
         self.last_partial = ""
         self.speaking = False
 
@@ -231,9 +262,14 @@ class _VoskRecognition(Recognition):
 
     def _accept_piece(self, piece: bytes) -> list[Event]:
         self.time += len(piece) / STT_FORMAT.bytes_per_second
-        self.buffer.pcm.extend(piece)
-        ended = self.rec.AcceptWaveform(piece)
-        if ended:
+        if self.open is None and self.engine.open_pass == "fallback":
+            self.buffer.extend(piece)
+            limit = int(MAX_UTTERANCE * 1.2 * STT_FORMAT.bytes_per_second) & ~1
+            if len(self.buffer) > limit:
+                del self.buffer[: len(self.buffer) - limit]
+        if self.open is not None:
+            self.open.AcceptWaveform(piece)
+        if self.rec.AcceptWaveform(piece):
             return self._finish(json.loads(self.rec.Result()))
         partial = json.loads(self.rec.PartialResult())
         text = str(partial.get("partial", ""))
@@ -243,51 +279,56 @@ class _VoskRecognition(Recognition):
             self.last_partial = text
             if text:
                 events.append(Partial(text.replace(UNK, "").strip() or "…"))
-        if text and not self.speaking:
+        if text:
             self.speaking = True
-        if not self.speaking:
-            self._trim_buffer()
         if self.speaking and words:
             last_end = float(words[-1]["end"]) + self.utt_start
             wait = self.engine.end_silence
             if text in self.engine.quick_phrases:
                 wait = min(wait, QUICK_END_SILENCE)
             if self.time - last_end >= wait:
-                events.extend(self._finish(json.loads(self.rec.FinalResult())))
+                return events + self._finish(json.loads(self.rec.FinalResult()))
         if self.speaking and self.time - self.utt_start > MAX_UTTERANCE:
-            events.extend(self._finish(json.loads(self.rec.FinalResult())))
+            return events + self._finish(json.loads(self.rec.FinalResult()))
         return events
 
-    def _trim_buffer(self) -> None:
-        # Before any word is heard, keep a bounded window: the decoder may yet place
-        # the first word seconds back, and the second pass needs all of it.
-        keep = int((MAX_UTTERANCE + self.PREROLL) * STT_FORMAT.bytes_per_second) & ~1
-        if len(self.buffer.pcm) > keep:
-            del self.buffer.pcm[: len(self.buffer.pcm) - keep]
+    def _reset(self) -> None:
+        self.rec.Reset()
+        if self.open is not None:
+            self.open.Reset()
+        self.utt_start = self.time
+        self.buffer = bytearray()
+        self.last_partial = ""
+        self.speaking = False
 
     def _finish(self, result: dict[str, Any]) -> list[Event]:
         transcript = self._transcript(result)
-        self.rec.Reset()
-        self.utt_start = self.time
-        self.buffer = _Utterance()
-        self.last_partial = ""
-        self.speaking = False
+        self._reset()
         return [Final(transcript)] if transcript is not None else []
 
+    def _open_reading(self, heard_unknown: bool, conf: float) -> tuple[str | None, list[str]]:
+        if self.open is not None:
+            second = json.loads(self.open.FinalResult())
+        elif self.grammar and self.engine.open_pass == "fallback" and (heard_unknown or conf < 0.7):
+            second = self.engine.second_pass(bytes(self.buffer))
+        else:
+            return None, []
+        best, others = _best_of(second)
+        return str(best.get("text", "")).strip() or None, others
+
     def _transcript(self, result: dict[str, Any]) -> Transcript | None:
-        words = _words(result, self.utt_start)
-        raw = str(result.get("text", "")).strip()
-        if not raw:
-            return None
+        best, others = _best_of(result)
+        words = _words(best, self.utt_start)
+        raw = str(best.get("text", "")).strip()
         heard_unknown = UNK in raw.split()
         text = " ".join(w for w in raw.split() if w != UNK)
         conf = sum(w.conf for w in words) / len(words) if words else 0.0
-        open_text: str | None = None
-        if self.grammar and (heard_unknown or conf < 0.7):
-            second = self.engine.second_pass(bytes(self.buffer.pcm))
-            open_text = str(second.get("text", "")).strip() or None
+        open_text, open_others = (
+            self._open_reading(heard_unknown, conf) if raw or self.open else (None, [])
+        )
         if not text and not open_text:
             return None
+        alternatives = [" ".join(w for w in t.split() if w != UNK) for t in (*others, *open_others)]
         return Transcript(
             text=text,
             words=words,
@@ -295,13 +336,12 @@ class _VoskRecognition(Recognition):
             open_text=open_text,
             end_time=self.time,
             heard_unknown=heard_unknown,
+            alternatives=tuple(t for t in alternatives if t),
         )
 
     def flush(self) -> Transcript | None:
         transcript = self._transcript(json.loads(self.rec.FinalResult()))
-        self.rec.Reset()
-        self.utt_start = self.time
-        self.buffer = _Utterance()
+        self._reset()
         return transcript
 
 

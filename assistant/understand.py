@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from assistant.audio_format import Audio, convert
+from assistant.intents import UNKNOWN
 from assistant.matcher import IntentMatcher, Match
 from assistant.numbers import words_of
 from assistant.paths import intents_dir, models_dir
@@ -25,6 +26,12 @@ EXTRA_VOCABULARY = (
 )
 
 
+SUPPORT_MIN = 0.55
+"""The other reading must match the chosen intent at least this well (else: "did you mean")."""
+RUNNER_UP_MIN = 0.9
+"""A runner-up reading of the recognizer decides only when matched this clearly."""
+SAMPLE_RATINGS = ("three", "five", "six", "seven", "eight", "nine", "ten")
+SAMPLE_DURATIONS = ("two minutes", "five minutes", "ten minutes", "a minute")
 QUICK_COMMANDS = ("stop", "stop it", "stop now", "pause", "wait", "enough", "slower", "faster")
 """Whole utterances that need no more than a short pause to be final."""
 
@@ -35,25 +42,43 @@ def build_matcher(language: str = "en") -> IntentMatcher:
 
 
 def grammar_vocabulary(matcher: IntentMatcher) -> set[str]:
-    """Words the grammar-limited recognizer may hear: every example sentence's words,
-    the crisis vocabulary, and numbers."""
-    words = matcher.vocabulary()
-    words.update(EXTRA_VOCABULARY.split())
-    words.update(matcher.crisis.vocabulary)
-    return words
+    """Single words the grammar may put between its sentences: numbers and a few fillers.
+
+    Crisis words are deliberately not here: alone in a grammar they get "heard" in
+    ordinary speech ("racing" -> "razor"). The open-vocabulary reading, which the
+    crisis check always sees, hears them in context instead.
+    """
+    return set(EXTRA_VOCABULARY.split())
+
+
+def grammar_phrases(matcher: IntentMatcher) -> list[str]:
+    """Every example sentence, slots filled with common values, as grammar phrases."""
+    out: set[str] = set()
+    for intent in matcher.intents.intents.values():
+        for sentence in intent.sentences:
+            for rating in SAMPLE_RATINGS if "{rating}" in sentence else ("",):
+                for duration in SAMPLE_DURATIONS if "{duration}" in sentence else ("",):
+                    out.add(sentence.replace("{rating}", rating).replace("{duration}", duration))
+    return sorted(" ".join(p.split()) for p in out)
 
 
 def build_stt(
-    matcher: IntentMatcher, model: str | Path | None = None, *, use_grammar: bool = True
+    matcher: IntentMatcher,
+    model: str | Path | None = None,
+    *,
+    use_grammar: bool = True,
+    open_pass: str = "always",
 ) -> VoskSpeechToText:
-    """Vosk with the active (or given) model and Steady's vocabulary."""
+    """Vosk with the active (or given) model, Steady's sentences and vocabulary."""
     from assistant.models import resolve_model
 
     path = resolve_model(models_dir(), model)
     return VoskSpeechToText(
         path,
         grammar_vocabulary(matcher),
+        phrases=grammar_phrases(matcher),
         use_grammar=use_grammar,
+        open_pass=open_pass,
         quick_phrases=QUICK_COMMANDS,
     )
 
@@ -61,18 +86,39 @@ def build_stt(
 def match_transcript(
     matcher: IntentMatcher, transcript: Transcript, prefer: Iterable[str] = ()
 ) -> Match:
-    """Crisis check over every reading first; then the intent of the best reading."""
-    for text in transcript.texts():
+    """Crisis check over every reading first; then the most confident reading's intent.
+
+    The grammar reading knows Steady's sentences, the open reading knows the language:
+    each mishears different things, so whichever is understood with more confidence
+    wins (a known intent over ``unknown``).
+    """
+    readings = transcript.texts()
+    for text in readings:
         finding = matcher.crisis.check(text)
         if finding is not None:
             return Match(transcript.text or text, "crisis", 1.0, crisis=finding)
-    match = matcher.match(transcript.text, prefer)
-    if match.intent == "unknown" and transcript.open_text:
-        # The grammar pass only knows Steady's words; the open pass may read better.
-        second = matcher.match(transcript.open_text, prefer)
-        if second.confidence > match.confidence:
-            return second
-    return match
+    if not readings:
+        return matcher.match("", prefer)
+    primary = [t for t in (transcript.text, transcript.open_text) if t]
+    matches = [(t, matcher.match(t, prefer)) for t in primary]
+    known = [(t, m) for t, m in matches if m.intent != UNKNOWN]
+    if not known:
+        # Runner-up readings only break a deadlock, never overrule the best readings.
+        runners = [(t, matcher.match(t, prefer)) for t in readings if t not in primary]
+        known = [
+            (t, m) for t, m in runners if m.intent != UNKNOWN and m.confidence >= RUNNER_UP_MIN
+        ]
+        if not known:
+            pool = [m for _, m in matches] or [matcher.match("", prefer)]
+            return max(pool, key=lambda m: m.confidence)
+    text, best = max(known, key=lambda tm: tm[1].confidence)
+    others = [t for t in primary if t != text]
+    # The grammar reading fits any speech to Steady's sentences; when the other reading
+    # does not resemble the chosen intent at all, ask rather than act.
+    disputed = others and all(m.intent != best.intent for t, m in matches if t != text)
+    if disputed and matcher.support(others[0], best.intent) < SUPPORT_MIN:
+        return Match(best.text, UNKNOWN, best.confidence, best.slots, guess=best.intent)
+    return best
 
 
 def understand_audio(
