@@ -17,10 +17,10 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
-from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 from assistant.audio_format import STT_FORMAT, Audio, AudioFormat, convert, load_wav
+from assistant.closing import Closing
 from assistant.devices import (
     device_label,
     find_device,
@@ -35,10 +35,8 @@ MICROPHONE_STOPPED = (
     "The microphone stopped delivering audio; check that it is still plugged in and try again."
 )
 
-_Self = TypeVar("_Self", bound="AudioSource")
 
-
-class AudioSource(ABC):
+class AudioSource(Closing, ABC):
     """A stream of 16 kHz mono int16 chunks (always :data:`STT_FORMAT`)."""
 
     fmt: AudioFormat = STT_FORMAT
@@ -50,19 +48,8 @@ class AudioSource(ABC):
         ``timeout=None`` waits as long as it takes.
         """
 
-    def close(self) -> None:  # noqa: B027 - optional hook, deliberately empty
+    def close(self) -> None:
         """Release the device or file; later reads return ``None``."""
-
-    def __enter__(self: _Self) -> _Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __iter__(self) -> Iterator[bytes]:
         """Chunks until the end of the stream (empty reads are skipped)."""

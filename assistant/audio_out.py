@@ -13,16 +13,15 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 from assistant.audio_format import Audio, AudioFormat, convert, save_wav
+from assistant.closing import Closing
 from assistant.devices import device_label, find_device, import_sounddevice, one_line
 from assistant.errors import AudioDeviceError
 
 logger = logging.getLogger(__name__)
 
-_Self = TypeVar("_Self", bound="AudioSink")
 
 TIMELINE_FORMAT = AudioFormat(rate=22050, width=2, channels=1)
 """Default format of a :class:`WavFileSink` file (espeak-ng's native rate, mono)."""
@@ -42,7 +41,7 @@ def _pause(cancel: threading.Event | None, seconds: float) -> bool:
     return cancel.wait(seconds)
 
 
-class AudioSink(ABC):
+class AudioSink(Closing, ABC):
     """Plays clips one after another."""
 
     on_first_sample: Callable[[float], None] | None = None
@@ -56,23 +55,12 @@ class AudioSink(ABC):
         Implementations stop within about 50 ms of ``cancel`` being set.
         """
 
-    def close(self) -> None:  # noqa: B027 - optional hook, deliberately empty
+    def close(self) -> None:
         """Release the device or finish the file."""
 
     def _first_sample(self) -> None:
         if self.on_first_sample is not None:
             self.on_first_sample(time.monotonic())
-
-    def __enter__(self: _Self) -> _Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class SpeakerSink(AudioSink):

@@ -60,12 +60,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TextIO
 
 import numpy as np
 
 from assistant.audio_format import Audio, AudioFormat, convert, load_wav, save_wav
+from assistant.closing import Closing
 from assistant.errors import AudioFileError, SpeechEngineError
 from assistant.paths import ensure_private_dir
 
@@ -204,7 +204,7 @@ def trim_silence(
 # --------------------------------------------------------------------------- interface
 
 
-class TextToSpeech(ABC):
+class TextToSpeech(Closing, ABC):
     """Turns text into audio. Implementations are safe to call from several threads."""
 
     def __init__(self, default_voice: Voice | None = None) -> None:
@@ -226,19 +226,8 @@ class TextToSpeech(ABC):
             SpeechEngineError: the engine is missing or failed.
         """
 
-    def close(self) -> None:  # noqa: B027 - an optional hook, deliberately not abstract
+    def close(self) -> None:
         """Release resources. The default does nothing."""
-
-    def __enter__(self) -> TextToSpeech:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 # --------------------------------------------------------------------------- pyttsx3
