@@ -164,7 +164,6 @@ class Dialog:
     _guess: Match | None = None
     _unknown_streak: int = 0
     _last_reply: list[str] = field(default_factory=list)
-    _crisis_finding: CrisisFinding | None = None
     speaker: Speaker = field(init=False)
 
     def __post_init__(self) -> None:
@@ -390,7 +389,6 @@ class Dialog:
             self.runner.stop()
         self.speaker.clear()
         self.mode = Mode.CRISIS
-        self._crisis_finding = finding
         self._offers = ["grounding"]
         self._emit("crisis", {"category": finding.category, "negated": finding.negated})
         lines = crisis_reply(finding, self.locale, self.replies, self.contacts)

@@ -116,9 +116,6 @@ class ExerciseLibrary:
             raise DataFileError(f"There is no exercise called '{key}'; see `steady exercises`.")
         return self.exercises[key]
 
-    def base_ids(self) -> list[str]:
-        return [k for k in self.exercises if ":" not in k]
-
 
 def load_exercise(path: Path) -> list[Exercise]:
     """An exercise file: the exercise itself and one entry per variant."""

@@ -67,10 +67,6 @@ class Match:
     matched: str = ""
     """The example sentence that scored best (for debugging)."""
 
-    @property
-    def needs_confirmation(self) -> bool:
-        return self.intent == UNKNOWN and self.guess is not None
-
     def as_json(self) -> dict[str, object]:
         return {
             "text": self.text,

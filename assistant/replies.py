@@ -42,9 +42,6 @@ class Replies:
             raise DataFileError(f"{path}: field 'replies' lacks {', '.join(missing)}.")
         return cls(table, rng)
 
-    def has(self, key: str) -> bool:
-        return key in self._table
-
     def variants(self, key: str) -> list[str]:
         return list(self._table[key])
 

@@ -10,8 +10,6 @@
 from __future__ import annotations
 
 import logging
-import sys
-import threading
 from collections.abc import Iterable
 from typing import TextIO
 
@@ -127,7 +125,6 @@ def chat(app: App, lines: TextIO, output: Output, clock: Clock | None = None) ->
     clock = clock or MonotonicClock()
     dialog = app.dialog(output, clock, asynchronous=False)
     dialog.begin()
-    done = threading.Event()
     try:
         for line in lines:
             text = line.strip()
@@ -141,10 +138,5 @@ def chat(app: App, lines: TextIO, output: Output, clock: Clock | None = None) ->
     except KeyboardInterrupt:
         pass
     finally:
-        done.set()
         dialog.close()
     return dialog
-
-
-def stdin_lines() -> TextIO:
-    return sys.stdin

@@ -14,7 +14,6 @@ from pathlib import Path
 from assistant.audio_format import Audio, convert
 from assistant.intents import UNKNOWN
 from assistant.matcher import IntentMatcher, Match
-from assistant.numbers import words_of
 from assistant.paths import intents_dir, models_dir
 from assistant.stt import SpeechToText, Transcript, VoskSpeechToText
 
@@ -144,8 +143,3 @@ def understand_audio(
         heard_unknown=any(p.heard_unknown for p in parts),
     )
     return joined, match_transcript(matcher, joined, prefer)
-
-
-def spoken_words(text: str) -> list[str]:
-    """Words of ``text`` as a recognizer would write them (for vocabulary checks)."""
-    return words_of(text)
