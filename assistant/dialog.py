@@ -189,7 +189,14 @@ class Dialog:
             )
             return Match(match.text, UNKNOWN, 0.0)
         if match.intent != "crisis":  # crisis words never reach a log, not even at DEBUG
-            log.debug("heard %r -> %s (%.2f)", transcript.text, match.intent, match.confidence)
+            log.debug(
+                "heard %r (open %r, runners-up %r) -> %s (%.2f)",
+                transcript.text,
+                transcript.open_text,
+                transcript.alternatives,
+                match.intent,
+                match.confidence,
+            )
         log.info(
             "turn: intent=%s confidence=%.2f mode=%s",
             match.intent,

@@ -243,10 +243,15 @@ def _scorer(query: str, choice: str, *, score_cutoff: float | None = None, **_: 
     ``ratio`` rewards near-identical sentences despite misheard letters. When an example
     of three or more words is contained in what was said ("i feel so anxious about work
     and everything" holds "i feel anxious"), ``token_set_ratio`` lets it count, slightly
-    discounted; one- and two-word examples must match on their own, so a single shared
-    word cannot decide the intent. Chosen on the tuning set (docs/accuracy.md).
+    discounted; one- and two-word examples must match on their own, and so must an
+    utterance shorter than the example, so a single shared word cannot decide the
+    intent. Chosen on the tuning set (docs/accuracy.md).
     """
     full = fuzz.ratio(query, choice)
-    if choice.count(" ") >= 2:
+    words = choice.count(" ") + 1
+    # token_set_ratio is symmetric: it also gives 100 when what was said is a fragment
+    # of the example ("feel" in "i feel so angry"). Only the example held in the
+    # utterance counts, so the utterance must be at least as long as the example.
+    if words >= 3 and query.count(" ") + 1 >= words:
         return max(full, fuzz.token_set_ratio(query, choice) * 0.9)
     return full

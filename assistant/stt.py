@@ -15,6 +15,7 @@ than Vosk's fixed half second.
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 from abc import ABC, abstractmethod
@@ -25,6 +26,7 @@ from typing import Any
 
 from assistant.audio_format import STT_FORMAT
 from assistant.errors import ModelError
+from assistant.voice_activity import VoiceActivity
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,15 @@ DEFAULT_END_SILENCE = 0.4
 """Seconds of trailing silence after the last word that end an utterance."""
 QUICK_END_SILENCE = 0.2
 """A shorter wait when what was heard so far is a complete command ("stop")."""
+IDLE_RESET = 2.0
+"""While nobody speaks, the recognizers are reset this often (seconds of audio)..."""
+IDLE_QUIET = 3.0
+"""...provided nothing loud came since the last reset, or not for this many seconds
+(a short word like "stop" may show no partial text before Vosk ends it)."""
+STABLE_PARTIAL = 0.2
+"""The partial text must have stood this long (Vosk refreshes it every 0.2 s)."""
+HESITATION_WAIT = 1.2
+"""After an unfinished sentence ("i feel ..."), how long to wait for the rest of it."""
 MAX_UTTERANCE = 30.0
 """An utterance is cut here even if the person keeps talking (journal entries stream on)."""
 
@@ -196,6 +207,8 @@ class VoskSpeechToText(SpeechToText):
         self.end_silence = end_silence
         self.quick_phrases = frozenset(quick_phrases)
         """Utterances that end after :data:`QUICK_END_SILENCE` (commands like "stop")."""
+        self._sentences = sentences if self.use_grammar else []
+        self._complete = frozenset(sentences) | frozenset(words)
         log.info(
             "Vosk model %s loaded; grammar %s (%d sentences, %d words); open pass %s",
             model_path.name,
@@ -205,6 +218,18 @@ class VoskSpeechToText(SpeechToText):
             self.open_pass,
         )
 
+    def unfinished(self, text: str) -> bool:
+        """True when ``text`` is the start of a grammar sentence but not one itself.
+
+        "i feel" or "can we do" said with a pause after them are the first half of
+        a request: the rest is worth waiting for before acting on either half.
+        """
+        if not text or text in self._complete:
+            return False
+        head = text + " "
+        i = bisect.bisect_left(self._sentences, head)
+        return i < len(self._sentences) and self._sentences[i].startswith(head)
+
     def recognizer(self, grammar: bool) -> Any:
         """A fresh Kaldi recognizer, grammar-limited or open."""
         if grammar and self._grammar is not None:
@@ -212,7 +237,8 @@ class VoskSpeechToText(SpeechToText):
         else:
             rec = self._vosk.KaldiRecognizer(self.model, STT_FORMAT.rate)
         rec.SetWords(True)
-        rec.SetPartialWords(True)
+        # No SetPartialWords: with it, Vosk 0.3.45 refreshes partial results only every
+        # ~2 s of audio, which would leave end-of-speech to its slower built-in rules.
         rec.SetMaxAlternatives(ALTERNATIVES)
         return rec
 
@@ -251,7 +277,10 @@ class _VoskRecognition(Recognition):
         self.utt_start = 0.0  # stream time at which the recognizers were last reset
         self.buffer = bytearray()  # the utterance so far, for a fallback second pass
         self.last_partial = ""
+        self.last_change = 0.0  # stream time at which the partial text last changed
         self.speaking = False
+        self.voice = VoiceActivity()
+        self.pending: Transcript | None = None  # an unfinished sentence, held for its rest
 
     def accept(self, pcm: bytes) -> list[Event]:
         events: list[Event] = []
@@ -262,6 +291,19 @@ class _VoskRecognition(Recognition):
 
     def _accept_piece(self, piece: bytes) -> list[Event]:
         self.time += len(piece) / STT_FORMAT.bytes_per_second
+        self.voice.update(piece, self.time)
+        events = self._decode_piece(piece)
+        pending = self.pending
+        if (
+            pending is not None
+            and not self.speaking
+            and self.time - max(pending.end_time, self.voice.last_loud) >= HESITATION_WAIT
+        ):
+            self.pending = None
+            events.append(Final(pending))
+        return events
+
+    def _decode_piece(self, piece: bytes) -> list[Event]:
         if self.open is None and self.engine.open_pass == "fallback":
             self.buffer.extend(piece)
             limit = int(MAX_UTTERANCE * 1.2 * STT_FORMAT.bytes_per_second) & ~1
@@ -269,27 +311,45 @@ class _VoskRecognition(Recognition):
                 del self.buffer[: len(self.buffer) - limit]
         if self.open is not None:
             self.open.AcceptWaveform(piece)
+            if self.pending is not None and not self.speaking:
+                # The grammar often shows no partial until it is sure; the open
+                # recognizer tells sooner that the person is talking again.
+                self.speaking = bool(json.loads(self.open.PartialResult()).get("partial"))
         if self.rec.AcceptWaveform(piece):
             return self._finish(json.loads(self.rec.Result()))
-        partial = json.loads(self.rec.PartialResult())
-        text = str(partial.get("partial", ""))
-        words = partial.get("partial_result", [])
+        text = str(json.loads(self.rec.PartialResult()).get("partial", ""))
         events: list[Event] = []
         if text != self.last_partial:
             self.last_partial = text
+            self.last_change = self.time
             if text:
                 events.append(Partial(text.replace(UNK, "").strip() or "…"))
         if text:
             self.speaking = True
-        if self.speaking and words:
-            last_end = float(words[-1]["end"]) + self.utt_start
+            # End of speech: quiet for `wait` by loudness, and the words have stopped
+            # changing. In steady noise the gate never goes quiet and Vosk's own rules
+            # (about 0.5 s and more of trailing silence) end the utterance instead.
             wait = self.engine.end_silence
             if text in self.engine.quick_phrases:
                 wait = min(wait, QUICK_END_SILENCE)
-            if self.time - last_end >= wait:
+            quiet = self.time - self.voice.last_loud
+            if quiet >= wait and self.time - self.last_change >= min(wait, STABLE_PARTIAL):
                 return events + self._finish(json.loads(self.rec.FinalResult()))
         if self.speaking and self.time - self.utt_start > MAX_UTTERANCE:
             return events + self._finish(json.loads(self.rec.FinalResult()))
+        if (
+            not self.speaking
+            and self.pending is None
+            and self.time - self.utt_start >= IDLE_RESET
+            and (
+                self.voice.last_loud <= self.utt_start
+                or self.time - self.voice.last_loud >= IDLE_QUIET
+            )
+        ):
+            # Nothing said yet: start afresh. Left alone, Vosk ends an "utterance" after
+            # 5 s of silence, and when that lands on the first syllable of speech it
+            # cuts the sentence in two ("i" | "feel anxious").
+            self._reset()
         return events
 
     def _reset(self) -> None:
@@ -302,9 +362,15 @@ class _VoskRecognition(Recognition):
         self.speaking = False
 
     def _finish(self, result: dict[str, Any]) -> list[Event]:
-        transcript = self._transcript(result)
+        transcript = _joined(self.pending, self._transcript(result))
+        self.pending = None
         self._reset()
-        return [Final(transcript)] if transcript is not None else []
+        if transcript is None:
+            return []
+        if self.grammar and self.engine.unfinished(transcript.text):
+            self.pending = transcript  # wait a little for the rest of the sentence
+            return []
+        return [Final(transcript)]
 
     def _open_reading(self, heard_unknown: bool, conf: float) -> tuple[str | None, list[str]]:
         if self.open is not None:
@@ -340,9 +406,36 @@ class _VoskRecognition(Recognition):
         )
 
     def flush(self) -> Transcript | None:
-        transcript = self._transcript(json.loads(self.rec.FinalResult()))
+        transcript = _joined(self.pending, self._transcript(json.loads(self.rec.FinalResult())))
+        self.pending = None
         self._reset()
         return transcript
+
+
+def _joined(first: Transcript | None, second: Transcript | None) -> Transcript | None:
+    """Two utterances heard as one (the second finishes the first's sentence)."""
+    if first is None or second is None:
+        return second or first
+    n1, n2 = len(first.words), len(second.words)
+    confidence = (
+        (first.confidence * n1 + second.confidence * n2) / (n1 + n2)
+        if n1 + n2
+        else min(first.confidence, second.confidence)
+    )
+
+    def join(a: str | None, b: str | None) -> str | None:
+        return " ".join(t for t in (a, b) if t) or None
+
+    open_text = join(first.open_text, second.open_text)
+    return Transcript(
+        text=join(first.text, second.text) or "",
+        words=first.words + second.words,
+        confidence=confidence,
+        open_text=open_text if first.open_text is not None or second.open_text else None,
+        end_time=second.end_time,
+        heard_unknown=first.heard_unknown or second.heard_unknown,
+        alternatives=tuple(f"{first.text} {alt}".strip() for alt in second.alternatives),
+    )
 
 
 # ------------------------------------------------------------------- scripted

@@ -1,0 +1,109 @@
+"""Streaming recognition through the real model: where utterances begin and end.
+
+Speech comes from espeak-ng, fed in 100 ms pieces the way a microphone delivers it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.audio_format import Audio, convert, load_wav
+from assistant.stt import Final, Transcript, VoskSpeechToText
+from assistant.voice_activity import VoiceActivity
+from tests.conftest import espeak
+
+pytestmark = pytest.mark.engine
+
+
+def speech(text: str, tmp_path: Path) -> bytes:
+    name = "".join(c if c.isalnum() else "_" for c in text)
+    return convert(load_wav(espeak(text, tmp_path / f"{name}.wav"))).pcm
+
+
+def stream(stt: VoskSpeechToText, pcm: bytes) -> list[Transcript]:
+    rec = stt.start()
+    finals: list[Transcript] = []
+    for i in range(0, len(pcm), 3200):
+        finals += [e.transcript for e in rec.accept(pcm[i : i + 3200]) if isinstance(e, Final)]
+    last = rec.flush()
+    return finals + ([last] if last is not None else [])
+
+
+def test_a_pause_inside_a_sentence_does_not_split_it(stt: VoskSpeechToText, tmp_path: Path) -> None:
+    # "i feel ... anxious": people stop to find the word.
+    pcm = (
+        Audio.silence(0.5).pcm
+        + speech("I feel", tmp_path)
+        + Audio.silence(0.9).pcm
+        + speech("anxious", tmp_path)
+        + Audio.silence(2.0).pcm
+    )
+    finals = stream(stt, pcm)
+    assert [t.text for t in finals] == ["i feel anxious"]
+
+
+def test_a_finished_sentence_is_not_held_back(stt: VoskSpeechToText, tmp_path: Path) -> None:
+    pcm = Audio.silence(0.5).pcm + speech("I feel anxious", tmp_path)
+    rec = stt.start()
+    spoken_end = len(pcm) / 32000
+    pcm += Audio.silence(3.0).pcm
+    for i in range(0, len(pcm), 3200):
+        if any(isinstance(e, Final) for e in rec.accept(pcm[i : i + 3200])):
+            ended = (i + 3200) / 32000
+            break
+    else:
+        pytest.fail("the utterance never ended")
+    # Ends on the trailing silence, well before the 1.2 s wait an unfinished one gets.
+    assert ended - spoken_end < 1.0
+
+
+def test_speech_after_a_long_silence_is_heard_whole(stt: VoskSpeechToText, tmp_path: Path) -> None:
+    # Vosk on its own closes an empty "utterance" after 5 s of silence; landing on the
+    # first word, that cut "i | feel anxious" in two.
+    for lead in (4.6, 4.9, 5.2, 7.0):
+        pcm = Audio.silence(lead).pcm + speech("I feel anxious", tmp_path)
+        finals = stream(stt, pcm + Audio.silence(1.5).pcm)
+        assert [t.text for t in finals] == ["i feel anxious"], lead
+
+
+def test_two_requests_with_a_real_gap_stay_two(stt: VoskSpeechToText, tmp_path: Path) -> None:
+    pcm = (
+        Audio.silence(0.5).pcm
+        + speech("stop please", tmp_path)
+        + Audio.silence(1.5).pcm
+        + speech("start box breathing", tmp_path)
+        + Audio.silence(1.5).pcm
+    )
+    assert [t.text for t in stream(stt, pcm)] == ["stop please", "start box breathing"]
+
+
+def test_unfinished_knows_the_grammar(stt: VoskSpeechToText) -> None:
+    assert stt.unfinished("i feel")
+    assert stt.unfinished("can you")
+    assert not stt.unfinished("i feel anxious")
+    assert not stt.unfinished("stop")
+    assert not stt.unfinished("")
+    assert not stt.unfinished("purple elephants")
+
+
+def tone(seconds: float, amplitude: float) -> bytes:
+    t = np.arange(int(16000 * seconds)) / 16000
+    return (np.sin(2 * np.pi * 220 * t) * amplitude).astype("<i2").tobytes()
+
+
+def test_voice_activity_follows_the_noise_floor() -> None:
+    rng = np.random.default_rng(1)
+    vad = VoiceActivity()
+    time = 0.0
+    for _ in range(30):  # 3 s of steady room noise
+        time += 0.1
+        noise = (rng.normal(0, 400, 1600)).astype("<i2").tobytes()
+        assert not vad.update(noise, time) or time < 0.3
+    time += 0.1
+    assert vad.update(tone(0.1, 6000), time)
+    assert vad.last_loud == pytest.approx(time)
+    assert not vad.update(Audio.silence(0.1).pcm, time + 0.1)
+    assert not vad.update(b"", time + 0.2)
