@@ -8,18 +8,29 @@ logs (the only level at which anything a person said is written).
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from assistant import __version__
 from assistant.config import Settings
 from assistant.errors import AudioFileError, SteadyError, UsageError
 
 log = logging.getLogger("assistant")
+
+COMMAND_MODULES = ("assistant.cli_practice", "assistant.cli_toolbox")
+"""Modules that add subcommands: each has ``register(sub, common)``, which adds its
+parsers, and ``dispatch(command, args) -> int | None``, which runs one of its commands
+(``None`` when ``command`` is not one of them)."""
+
+
+def _command_modules() -> list[Any]:
+    return [importlib.import_module(name) for name in COMMAND_MODULES]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -92,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["input", "output"],
         help="print nothing; exit 0 if such a device exists, 1 if not (for scripts)",
     )
+    for module in _command_modules():
+        module.register(sub, _common)
     return parser
 
 
@@ -138,6 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     command = args.command or "listen"
+    for module in _command_modules():
+        code = module.dispatch(command, args)
+        if code is not None:
+            return int(code)
     if command == "models":
         return _models(args)
     if command == "devices":
