@@ -25,6 +25,7 @@ from assistant.intents import CONTROLS, FEELINGS, UNKNOWN
 from assistant.matcher import IntentMatcher, Match
 from assistant.output import Output
 from assistant.pacer import ExerciseRunner, State
+from assistant.ratings import SessionLog, change_line, personal_choice, read_rating, toolbox_lines
 from assistant.replies import Replies
 from assistant.safety import Contact, Locale, crisis_reply, resource_lines
 from assistant.stt import Transcript
@@ -41,7 +42,9 @@ _MISUNDERSTOOD = re.compile(
     r"\b(misunderstood|misunderstand|not what i meant|did not mean|i was joking|i am fine|"
     r"i am ok|i am safe|wrong)\b"
 )
-_NOT_YET = ("body_scan", "relax_muscles", "journal", "toolbox")
+_NOT_YET = ("body_scan", "relax_muscles", "journal")
+_NO_RATING_FIRST = ("panic",)
+"""Feelings that go straight to an exercise: a panicking person is not asked for a number."""
 
 
 BARGE_IN = ("stop", "pause", "resume", "slower", "faster", "repeat", "goodbye")
@@ -61,6 +64,8 @@ class Mode(enum.Enum):
     CONFIRM = "confirm"  # asked "did you mean X?"
     EXERCISE = "exercise"
     CRISIS = "crisis"
+    RATE_BEFORE = "rate_before"  # asked "how strong is it, 0 to 10?" before an exercise
+    RATE_AFTER = "rate_after"  # asked the same after one
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,8 @@ class Dialog:
     block_exercises: bool = False
     """Run exercises to the end before returning (rendering a recording to a file)."""
     on_event: Callable[[str, dict[str, object]], None] | None = None
+    history: SessionLog | None = None
+    """Where sessions and distress ratings are kept (None: nothing is kept)."""
 
     mode: Mode = Mode.IDLE
     done: bool = False
@@ -164,6 +171,11 @@ class Dialog:
     _guess: Match | None = None
     _unknown_streak: int = 0
     _last_reply: list[str] = field(default_factory=list)
+    _session: int | None = None  # the session being rated
+    _mood: str | None = None
+    _before: int | None = None
+    _rate_tries: int = 0
+    _started_at: float = 0.0
     speaker: Speaker = field(init=False)
 
     def __post_init__(self) -> None:
@@ -220,6 +232,10 @@ class Dialog:
             elif match.intent == "no":
                 self._reply("confirm_no")
                 return match
+        if self.mode in (Mode.RATE_BEFORE, Mode.RATE_AFTER) and self._rating_answer(
+            match, transcript.text
+        ):
+            return match
         if self.mode is Mode.OFFER:
             if match.intent == "yes":
                 self._start(self._offers[0], match)
@@ -262,6 +278,9 @@ class Dialog:
             self._start(self._breathing_choice(match.text), match)
         elif intent == "ground":
             self._start("grounding", match)
+        elif intent == "toolbox":
+            names = {e.id: e.name for e in self.library.exercises.values()}
+            self._say(*toolbox_lines(self.replies, self.history, names))
         elif intent in _NOT_YET:
             self._reply(f"not_yet.{intent}")
             self._offers = ["resonance"] if intent != "toolbox" else ["resonance", "grounding"]
@@ -296,17 +315,87 @@ class Dialog:
     def _feeling(self, feeling: str, match: Match) -> None:
         suggestion = self.suggestions.get(feeling)
         ack = self.replies.get(f"acknowledge.{feeling}")
+        self._mood = feeling
+        self._before = read_rating("", match.slots) if "rating" in match.slots else None
+        self._session = self._log_start(feeling, self._before)
         if suggestion is None or not suggestion.offer:
             self._say(ack)
             return
-        if suggestion.start:
+        if suggestion.start or feeling in _NO_RATING_FIRST:
             self._say(ack)
             self._start(suggestion.offer[0], match, announce=False)
             self._offers = list(suggestion.offer[1:])
             return
-        self._offers = list(suggestion.offer)
+        if self._before is None and self.history is not None:
+            self._rate_tries = 0
+            self.mode = Mode.RATE_BEFORE
+            self._say(ack, self.replies.get("rate_before"))
+            return
+        self._say(ack, *self._offer_lines(feeling))
+
+    def _offer_lines(self, feeling: str) -> list[str]:
+        """Set up the offers for ``feeling`` and say the first (what helped, if known)."""
+        suggestion = self.suggestions.get(feeling)
+        offers = list(suggestion.offer) if suggestion is not None else []
+        if not offers:
+            self.mode = Mode.IDLE
+            return [self.replies.get("offer_none_left")]
         self.mode = Mode.OFFER
-        self._say(ack, self.replies.get("offer", exercise=self._name(self._offers[0])))
+        chosen = (
+            personal_choice(self.history, feeling, offers) if self.history is not None else None
+        )
+        if chosen is not None:
+            self._offers = [chosen, *[o for o in offers if o != chosen]]
+            name = self._name(chosen)
+            return [self.replies.get("offer_personal", exercise=name[:1].upper() + name[1:])]
+        self._offers = offers
+        return [self.replies.get("offer", exercise=self._name(offers[0]))]
+
+    # ------------------------------------------------------------ ratings
+    def _rating_answer(self, match: Match, text: str) -> bool:
+        """An answer to "how strong is it, 0 to 10?". True when handled here."""
+        before = self.mode is Mode.RATE_BEFORE
+        rating = read_rating(text, match.slots)
+        if rating is not None and 0 <= rating <= 10:
+            self.mode = Mode.IDLE
+            if before:
+                self._before = rating
+                self._log_update(before=rating)
+                self._say(*self._offer_lines(self._mood or ""))
+            else:
+                self._log_update(after=rating)
+                lines = []
+                if self._before is not None:
+                    lines.append(change_line(self.replies, self._before, rating))
+                self._say(*lines, self.replies.get("after_exercise"))
+                self._session = None
+            return True
+        skip = match.intent in ("no", UNKNOWN) or (match.intent == "yes" and before)
+        if skip and self._rate_tries == 0 and match.intent != "no":
+            self._rate_tries += 1
+            self._reply("rate_again")
+            return True
+        # Twice without a number, "no"/"skip", or something else entirely: go on.
+        self.mode = Mode.IDLE
+        if before:
+            if skip:
+                self._say(self.replies.get("rate_skipped"), *self._offer_lines(self._mood or ""))
+                return True
+            return False  # e.g. "start box breathing" instead of a number: do that
+        self._session = None
+        if skip:
+            self._say(self.replies.get("rate_skipped"), self.replies.get("after_exercise"))
+            return True
+        return False
+
+    def _log_start(self, feeling: str | None, before: int | None) -> int | None:
+        if self.history is None:
+            return None
+        return self.history.start_session(feeling, before)
+
+    def _log_update(self, **fields: object) -> None:
+        if self.history is not None and self._session is not None:
+            self.history.update_session(self._session, **fields)  # type: ignore[arg-type]
 
     def _breathing_choice(self, text: str) -> str:
         words = normalize(text)
@@ -339,6 +428,11 @@ class Dialog:
             on_end=self._exercise_ended,
         )
         self.runner = runner
+        if self._session is None:
+            self._mood, self._before = None, None
+            self._session = self._log_start(None, None)
+        self._log_update(exercise=exercise_id, minutes=runner.minutes)
+        self._started_at = self.clock.now()
         self._emit("exercise_start", {"exercise": exercise.id, "minutes": runner.minutes})
         runner.start(background=not self.block_exercises)
 
@@ -348,8 +442,27 @@ class Dialog:
         if runner is not self.runner or self.mode is not Mode.EXERCISE:
             return
         self.mode = Mode.IDLE
+        if runner.state is not State.FINISHED:
+            self._log_update(minutes=self._elapsed_minutes())
         if runner.state is State.FINISHED:
-            self._say(self.replies.get("finished"), self.replies.get("after_exercise"))
+            if self._asks_after():
+                self._rate_tries = 0
+                self.mode = Mode.RATE_AFTER
+                self._say(self.replies.get("finished"), self.replies.get("rate_after"))
+            else:
+                self._session = None
+                self._say(self.replies.get("finished"), self.replies.get("after_exercise"))
+
+    def _asks_after(self) -> bool:
+        return (
+            self.history is not None
+            and self._session is not None
+            and (self._before is not None or self._mood is not None)
+        )
+
+    def _elapsed_minutes(self) -> float:
+        scale = self.time_scale if self.time_scale > 0 else 1.0
+        return round((self.clock.now() - self._started_at) / scale / 60, 2)
 
     def _during_exercise(self, match: Match, text: str) -> None:
         runner = self.runner
@@ -363,7 +476,14 @@ class Dialog:
             runner.stop()
             self.speaker.clear()
             self.mode = Mode.IDLE
-            self._reply("stopped")
+            self._log_update(minutes=self._elapsed_minutes())
+            if self._before is not None and self._asks_after():
+                self._rate_tries = 0
+                self.mode = Mode.RATE_AFTER
+                self._say(self.replies.get("stopped"), self.replies.get("rate_after"))
+            else:
+                self._session = None
+                self._reply("stopped")
         elif intent == "pause":
             if runner.pause():
                 self._reply("paused")
@@ -429,6 +549,8 @@ class Dialog:
             return ["stop", "pause", "resume", "slower", "faster", "repeat"]
         if self.mode is Mode.CRISIS:
             return ["repeat", "yes", "no"]
+        if self.mode in (Mode.RATE_BEFORE, Mode.RATE_AFTER):
+            return ["no"]
         return []
 
     def _reply(self, key: str) -> None:

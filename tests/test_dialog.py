@@ -160,7 +160,6 @@ def test_three_failures_then_quiet(app: App) -> None:
         "let's do a body scan",
         "progressive muscle relaxation",
         "i want to journal",
-        "what helped me last time",
     ],
 )
 def test_later_features_say_so_honestly(app: App, intent_text: str) -> None:

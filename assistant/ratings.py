@@ -1,0 +1,143 @@
+"""Distress ratings (0–10) before and after an exercise, and what they add up to.
+
+The dialog asks; this module reads the answers, says what changed without judging
+it, and picks what has helped this person before. Where the ratings are kept is the
+:class:`SessionLog`'s business (the SQLite store implements it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from assistant.numbers import find_rating
+from assistant.replies import Replies
+from assistant.text import normalize
+
+PERSONAL_AFTER = 3
+"""Rated sessions (for a feeling) after which Steady suggests what helped most."""
+
+
+class ToolSummary(Protocol):
+    """How one exercise has gone for this person (rated sessions only)."""
+
+    @property
+    def exercise(self) -> str: ...
+
+    @property
+    def mean_drop(self) -> float: ...
+
+    @property
+    def times(self) -> int: ...
+
+    @property
+    def last_used(self) -> datetime: ...
+
+
+class PastSession(Protocol):
+    """One earlier session, as far as the toolbox needs it."""
+
+    @property
+    def exercise(self) -> str | None: ...
+
+
+class SessionLog(Protocol):
+    """Where sessions and their ratings are kept."""
+
+    def start_session(self, feeling: str | None, before: int | None = None) -> int: ...
+
+    def update_session(
+        self,
+        session_id: int,
+        *,
+        exercise: str | None = None,
+        minutes: float | None = None,
+        before: int | None = None,
+        after: int | None = None,
+    ) -> None: ...
+
+    def tool_stats(self, feeling: str | None = None) -> Sequence[ToolSummary]: ...
+
+    def rated_count(self, feeling: str | None = None) -> int: ...
+
+    def last_session(self, with_exercise: bool = True) -> PastSession | None: ...
+
+
+def read_rating(text: str, slots: dict[str, float]) -> int | None:
+    """The 0–10 rating in an answer to "how strong is it?", if there is one."""
+    if "rating" in slots:
+        return round(slots["rating"])
+    span = find_rating(normalize(text), answer=True)
+    return round(span.value) if span is not None else None
+
+
+def change_line(replies: Replies, before: int, after: int) -> str:
+    """The change from ``before`` to ``after``, said plainly, without praise or blame."""
+    if after < before:
+        key = "rating_change.down"
+    elif after > before:
+        key = "rating_change.up"
+    else:
+        key = "rating_change.same"
+    return replies.get(key, before=before, after=after)
+
+
+def personal_choice(log: SessionLog, feeling: str, allowed: Sequence[str]) -> str | None:
+    """The exercise this person's own ratings point to, if it is one of ``allowed``.
+
+    Only after :data:`PERSONAL_AFTER` rated sessions for the feeling, and only an
+    exercise whose distress drop was positive on average.
+    """
+    if log.rated_count(feeling) < PERSONAL_AFTER:
+        return None
+    allowed_ids = {a.split(":", 1)[0]: a for a in allowed}
+    for stat in log.tool_stats(feeling):
+        base = stat.exercise.split(":", 1)[0]
+        if stat.mean_drop > 0 and base in allowed_ids:
+            return stat.exercise
+    return None
+
+
+def toolbox_lines(replies: Replies, log: SessionLog | None, name_of: dict[str, str]) -> list[str]:
+    """The answer to "what helped me last time?", from this person's own history."""
+    if log is None:
+        return [replies.get("toolbox.empty")]
+    stats = [s for s in log.tool_stats() if s.exercise in name_of]
+    session = log.last_session()
+    last = session.exercise if session is not None else None
+    lines: list[str] = []
+    if stats:
+        best = stats[0]
+        lines.append(
+            replies.get(
+                "toolbox.best" if best.mean_drop > 0 else "toolbox.no_drop",
+                exercise=name_of[best.exercise],
+                drop=_points(best.mean_drop),
+                times=_times(best.times),
+            )
+        )
+        for other in stats[1:3]:
+            lines.append(
+                replies.get(
+                    "toolbox.other",
+                    exercise=name_of[other.exercise],
+                    drop=_points(other.mean_drop),
+                    times=_times(other.times),
+                )
+            )
+    if last is not None and last in name_of:
+        lines.append(replies.get("toolbox.last", exercise=name_of[last]))
+    if not lines:
+        return [replies.get("toolbox.empty")]
+    return lines
+
+
+def _points(drop: float) -> str:
+    value = abs(drop)
+    text = f"{value:.1f}".rstrip("0").rstrip(".")
+    return f"{text} point" + ("" if text == "1" else "s")
+
+
+def _times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")

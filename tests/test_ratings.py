@@ -1,0 +1,236 @@
+"""Distress ratings in the conversation: asked before and after, read from many
+spoken forms, reported neutrally, and used to suggest what helped this person."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from assistant.app import App
+from assistant.clock import MonotonicClock
+from assistant.config import Settings
+from assistant.dialog import Dialog, Mode
+from assistant.output import PrintedOutput
+from assistant.ratings import read_rating
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    feeling: str | None
+    before: int | None = None
+    after: int | None = None
+    exercise: str | None = None
+    minutes: float | None = None
+    started: datetime = field(default_factory=datetime.now)
+
+
+@dataclass(frozen=True)
+class Stat:
+    exercise: str
+    mean_drop: float
+    times: int
+    last_used: datetime
+
+
+class MemoryLog:
+    """Sessions in a list: the dialog's logic without a database."""
+
+    def __init__(self) -> None:
+        self.rows: list[Row] = []
+
+    def start_session(self, feeling: str | None, before: int | None = None) -> int:
+        self.rows.append(Row(len(self.rows) + 1, feeling, before))
+        return len(self.rows)
+
+    def update_session(self, session_id: int, **fields: object) -> None:
+        i = session_id - 1
+        self.rows[i] = replace(self.rows[i], **{k: v for k, v in fields.items() if v is not None})  # type: ignore[arg-type]
+
+    def _rated(self, feeling: str | None) -> list[Row]:
+        return [
+            r
+            for r in self.rows
+            if r.before is not None and r.after is not None and r.exercise
+            and (feeling is None or r.feeling == feeling)
+        ]  # fmt: skip
+
+    def tool_stats(self, feeling: str | None = None) -> Sequence[Stat]:
+        by: dict[str, list[Row]] = {}
+        for r in self._rated(feeling):
+            assert r.exercise is not None
+            by.setdefault(r.exercise, []).append(r)
+        stats = [
+            Stat(ex, sum((r.before or 0) - (r.after or 0) for r in rows) / len(rows), len(rows),
+                 rows[-1].started)
+            for ex, rows in by.items()
+        ]  # fmt: skip
+        return sorted(stats, key=lambda s: s.mean_drop, reverse=True)
+
+    def rated_count(self, feeling: str | None = None) -> int:
+        return len(self._rated(feeling))
+
+    def last_session(self, with_exercise: bool = True) -> Row | None:
+        rows = [r for r in self.rows if r.exercise or not with_exercise]
+        return rows[-1] if rows else None
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> App:
+    return App.load(Settings(time_scale=0.002), str(tmp_path_factory.mktemp("home")))
+
+
+def talk(app: App, log: MemoryLog) -> tuple[Dialog, io.StringIO]:
+    out = io.StringIO()
+    d = app.dialog(PrintedOutput(out), MonotonicClock(), asynchronous=False)
+    d.history = log
+    return d, out
+
+
+def finish(d: Dialog) -> None:
+    assert d.runner is not None
+    d.runner.join(timeout=20)
+    deadline = time.monotonic() + 5
+    while d.mode is Mode.EXERCISE and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize(
+    ("said", "rating"),
+    [
+        ("seven", 7), ("a seven", 7), ("about six", 6), ("eight out of ten", 8), ("ten", 10),
+        ("zero", 0), ("maybe a four", 4), ("i'd say it's a five", 5), ("6", 6),
+        ("six or seven", 7), ("it's like a nine right now", 9), ("for", 4), ("to", 2),
+        ("skip", None), ("i don't know", None), ("banana", None), ("twenty", None),
+    ],
+)  # fmt: skip
+def test_read_rating_spoken_forms(said: str, rating: int | None) -> None:
+    assert read_rating(said, {}) == rating
+
+
+def test_before_and_after_are_asked_and_recorded(app: App) -> None:
+    log = MemoryLog()
+    d, out = talk(app, log)
+    d.hear("i feel anxious")
+    assert d.mode is Mode.RATE_BEFORE and "zero to ten" in out.getvalue()
+    d.hear("seven")
+    assert d.mode is Mode.OFFER
+    d.hear("yes")
+    finish(d)
+    assert d.mode is Mode.RATE_AFTER
+    d.hear("about a three")
+    assert "from 7 to 3" in out.getvalue()
+    [row] = log.rows
+    assert (row.feeling, row.before, row.after, row.exercise) == ("anxious", 7, 3, "box")
+    assert row.minutes is not None and row.minutes > 0
+    d.close()
+
+
+def test_a_rating_given_up_front_is_not_asked_again(app: App) -> None:
+    log = MemoryLog()
+    d, out = talk(app, log)
+    d.hear("i feel anxious, about a seven")
+    assert d.mode is Mode.OFFER and "zero to ten" not in out.getvalue()
+    assert log.rows[0].before == 7
+
+
+def test_asks_once_more_then_goes_on_without(app: App) -> None:
+    log = MemoryLog()
+    d, out = talk(app, log)
+    d.hear("i'm so overwhelmed")
+    d.hear("purple elephants")
+    assert d.mode is Mode.RATE_BEFORE and "Just a number" in out.getvalue()
+    d.hear("purple elephants again")
+    assert d.mode is Mode.OFFER and log.rows[0].before is None
+
+
+def test_skip_goes_straight_on(app: App) -> None:
+    log = MemoryLog()
+    d, out = talk(app, log)
+    d.hear("i can't sleep")
+    d.hear("skip")
+    assert d.mode is Mode.OFFER and "without a number" in out.getvalue()
+
+
+def test_another_request_instead_of_a_number_is_followed(app: App) -> None:
+    log = MemoryLog()
+    d, _ = talk(app, log)
+    d.hear("i'm angry")
+    d.hear("start grounding")
+    assert d.mode is Mode.EXERCISE and d.runner is not None
+    assert d.runner.exercise.id == "grounding"
+    d.close()
+
+
+def test_panic_is_not_asked_for_a_number(app: App) -> None:
+    log = MemoryLog()
+    d, out = talk(app, log)
+    d.hear("i'm having a panic attack")
+    assert d.mode is Mode.EXERCISE and "zero to ten" not in out.getvalue()
+    d.close()
+
+
+def test_stopping_early_still_asks_how_it_is_now(app: App) -> None:
+    log = MemoryLog()
+    d, out = talk(app, log)
+    d.hear("i feel anxious about an eight")
+    d.hear("yes")
+    d.hear("stop")
+    assert d.mode is Mode.RATE_AFTER
+    d.hear("eight")
+    assert "about where it was, at 8" in out.getvalue()
+    assert log.rows[0].after == 8
+
+
+def test_suggestion_prefers_what_helped_after_three_rated_sessions(app: App) -> None:
+    log = MemoryLog()
+    now = datetime.now()
+    for i, (ex, before, after) in enumerate(
+        [("box", 7, 6), ("resonance", 8, 3), ("resonance", 6, 2)]
+    ):
+        sid = log.start_session("anxious", before)
+        log.update_session(sid, exercise=ex, after=after)
+        log.rows[sid - 1] = replace(log.rows[sid - 1], started=now - timedelta(days=3 - i))
+    d, out = talk(app, log)
+    d.hear("i feel anxious about a six")
+    assert "Slow breathing has helped you most" in out.getvalue()
+    assert d._offers[0] == "resonance"
+
+
+def test_two_rated_sessions_are_not_enough_to_personalise(app: App) -> None:
+    log = MemoryLog()
+    for ex in ("resonance", "resonance"):
+        sid = log.start_session("anxious", 8)
+        log.update_session(sid, exercise=ex, after=2)
+    d, out = talk(app, log)
+    d.hear("i feel anxious about a six")
+    assert "helped you most" not in out.getvalue() and d._offers[0] == "box"
+
+
+def test_toolbox_answers_from_the_persons_history(app: App) -> None:
+    log = MemoryLog()
+    d, out = talk(app, log)
+    d.hear("what helped me last time")
+    assert "haven't rated any sessions" in out.getvalue()
+    for ex, before, after in [("box", 7, 3), ("box", 6, 3), ("resonance", 5, 4)]:
+        sid = log.start_session("anxious", before)
+        log.update_session(sid, exercise=ex, after=after)
+    d.hear("what helped me last time")
+    said = out.getvalue()
+    assert "Box breathing has helped you most" in said or "box breathing has helped" in said
+    assert "3.5 points" in said and "twice" in said and "Last time, you did" in said
+
+
+def test_toolbox_without_history(tmp_path: Path) -> None:
+    app = App.load(Settings(), str(tmp_path))
+    out = io.StringIO()
+    d = app.dialog(PrintedOutput(out), MonotonicClock(), asynchronous=False)
+    d.history = None
+    d.hear("what helped me last time")
+    assert "haven't rated any sessions" in out.getvalue()
