@@ -22,6 +22,7 @@ from assistant.crisis import CrisisFinding
 from assistant.datafiles import load_yaml, validate
 from assistant.exercises import Exercise, ExerciseLibrary
 from assistant.intents import CONTROLS, FEELINGS, UNKNOWN
+from assistant.journaling import JOURNAL_PAUSE, Draft, JournalBook, spoken_length
 from assistant.matcher import IntentMatcher, Match
 from assistant.output import Output
 from assistant.pacer import ExerciseRunner, State
@@ -42,7 +43,7 @@ _MISUNDERSTOOD = re.compile(
     r"\b(misunderstood|misunderstand|not what i meant|did not mean|i was joking|i am fine|"
     r"i am ok|i am safe|wrong)\b"
 )
-_NOT_YET = ("body_scan", "relax_muscles", "journal")
+_NOT_YET = ("body_scan", "relax_muscles")
 _NO_RATING_FIRST = ("panic",)
 """Feelings that go straight to an exercise: a panicking person is not asked for a number."""
 
@@ -66,6 +67,8 @@ class Mode(enum.Enum):
     CRISIS = "crisis"
     RATE_BEFORE = "rate_before"  # asked "how strong is it, 0 to 10?" before an exercise
     RATE_AFTER = "rate_after"  # asked the same after one
+    JOURNAL = "journal"  # recording a spoken journal entry
+    JOURNAL_SAVE = "journal_save"  # asked "shall I save it?"
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,8 @@ class Dialog:
     on_event: Callable[[str, dict[str, object]], None] | None = None
     history: SessionLog | None = None
     """Where sessions and distress ratings are kept (None: nothing is kept)."""
+    journal: JournalBook | None = None
+    """Where journal entries are kept (None: the journal is unavailable)."""
 
     mode: Mode = Mode.IDLE
     done: bool = False
@@ -176,6 +181,7 @@ class Dialog:
     _before: int | None = None
     _rate_tries: int = 0
     _started_at: float = 0.0
+    _draft: Draft | None = None
     speaker: Speaker = field(init=False)
 
     def __post_init__(self) -> None:
@@ -222,6 +228,12 @@ class Dialog:
         if self.mode is Mode.EXERCISE and self.runner is not None and self.runner.active:
             self._during_exercise(match, transcript.text)
             return match
+        if self.mode is Mode.JOURNAL:
+            self._journal_heard(match, transcript.open_text or transcript.text)
+            return match
+        if self.mode is Mode.JOURNAL_SAVE and match.intent in ("yes", "no"):
+            self._journal_save(match.intent == "yes")
+            return match
         if self.mode is Mode.CRISIS and self._after_crisis(match, transcript.text):
             return match
         if self.mode is Mode.CONFIRM and self._guess is not None:
@@ -253,6 +265,17 @@ class Dialog:
         self._act(match)
         return match
 
+    def tick(self) -> None:
+        """Called now and then by a live loop: ends a journal entry after a long pause."""
+        draft = self._draft
+        pause = JOURNAL_PAUSE * self.time_scale
+        if (
+            self.mode is Mode.JOURNAL
+            and draft is not None
+            and draft.quiet_for(self.clock.now()) >= pause
+        ):
+            self._journal_end()
+
     def wait_idle(self, timeout: float | None = None) -> None:
         """Wait for a running exercise and pending speech to finish."""
         if self.runner is not None:
@@ -278,6 +301,8 @@ class Dialog:
             self._start(self._breathing_choice(match.text), match)
         elif intent == "ground":
             self._start("grounding", match)
+        elif intent == "journal":
+            self._journal_start()
         elif intent == "toolbox":
             names = {e.id: e.name for e in self.library.exercises.values()}
             self._say(*toolbox_lines(self.replies, self.history, names))
@@ -387,6 +412,53 @@ class Dialog:
             self._say(self.replies.get("rate_skipped"), self.replies.get("after_exercise"))
             return True
         return False
+
+    # ------------------------------------------------------------ journal
+    def _journal_start(self) -> None:
+        if self.journal is None:
+            self._reply("journal_unavailable")
+            return
+        now = self.clock.now()
+        self._draft = Draft(started=now, last_heard=now)
+        self.mode = Mode.JOURNAL
+        self._reply("journal_prompt")
+        self.speaker.wait()
+        self._draft.started = self._draft.last_heard = self.clock.now()
+
+    def _journal_heard(self, match: Match, text: str) -> None:
+        draft = self._draft
+        assert draft is not None
+        if match.intent == "stop" and match.confidence >= SURE and len(text.split()) <= 3:
+            self._journal_end()
+            return
+        if draft.add(text, self.clock.now()):
+            self._journal_end()
+
+    def _journal_end(self) -> None:
+        draft = self._draft
+        assert draft is not None
+        if not draft.text:
+            self._draft = None
+            self.mode = Mode.IDLE
+            self._reply("journal_empty")
+            return
+        finding = self.matcher.crisis.check(draft.text)
+        if finding is not None:
+            # Something in the entry as a whole calls for the crisis reply first.
+            self._draft = None
+            self._crisis(finding)
+            return
+        self.mode = Mode.JOURNAL_SAVE
+        self._say(self.replies.get("journal_save", length=spoken_length(draft.seconds)))
+
+    def _journal_save(self, keep: bool) -> None:
+        draft, self._draft = self._draft, None
+        self.mode = Mode.IDLE
+        if keep and draft is not None and self.journal is not None:
+            self.journal.add_journal(draft.text, draft.seconds)
+            self._reply("journal_saved")
+        else:
+            self._reply("journal_discarded")
 
     def _log_start(self, feeling: str | None, before: int | None) -> int | None:
         if self.history is None:
@@ -551,6 +623,8 @@ class Dialog:
             return ["repeat", "yes", "no"]
         if self.mode in (Mode.RATE_BEFORE, Mode.RATE_AFTER):
             return ["no"]
+        if self.mode is Mode.JOURNAL_SAVE:
+            return ["yes", "no"]
         return []
 
     def _reply(self, key: str) -> None:

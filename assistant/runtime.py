@@ -74,6 +74,7 @@ def listen(
             for event in recognition.accept(chunk):
                 if isinstance(event, Final):
                     _handle(dialog, tracking, event.transcript)
+            dialog.tick()
         dialog.speaker.wait(timeout=30)
     finally:
         dialog.close()

@@ -159,7 +159,6 @@ def test_three_failures_then_quiet(app: App) -> None:
     [
         "let's do a body scan",
         "progressive muscle relaxation",
-        "i want to journal",
     ],
 )
 def test_later_features_say_so_honestly(app: App, intent_text: str) -> None:

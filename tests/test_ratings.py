@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from assistant.app import App
-from assistant.clock import MonotonicClock
+from assistant.clock import MonotonicClock, VirtualClock
 from assistant.config import Settings
 from assistant.dialog import Dialog, Mode
+from assistant.journaling import JOURNAL_PAUSE
 from assistant.output import PrintedOutput
 from assistant.ratings import read_rating
 
@@ -234,3 +235,56 @@ def test_toolbox_without_history(tmp_path: Path) -> None:
     d.history = None
     d.hear("what helped me last time")
     assert "haven't rated any sessions" in out.getvalue()
+
+
+class MemoryJournal:
+    def __init__(self) -> None:
+        self.entries: list[tuple[str, float]] = []
+
+    def add_journal(self, text: str, seconds: float, audio_wav: bytes | None = None) -> int:
+        self.entries.append((text, seconds))
+        return len(self.entries)
+
+
+def journal_talk(app: App) -> tuple[Dialog, io.StringIO, MemoryJournal, VirtualClock]:
+    out = io.StringIO()
+    clock = VirtualClock()
+    d = app.dialog(PrintedOutput(out), clock, asynchronous=False)
+    book = MemoryJournal()
+    d.journal = book
+    return d, out, book, clock
+
+
+def test_journal_entry_is_gathered_read_back_and_saved(app: App) -> None:
+    d, out, book, clock = journal_talk(app)
+    d.hear("i want to talk it out")
+    assert d.mode is Mode.JOURNAL and "say I'm done" in out.getvalue()
+    d.hear("work was really hard today")
+    clock.advance(70)
+    d.hear("and i stop feeling like i can keep up")  # "stop" inside a sentence is not a command
+    assert d.mode is Mode.JOURNAL
+    d.hear("that was my day i'm done")
+    assert d.mode is Mode.JOURNAL_SAVE and "about a minute" in out.getvalue()
+    d.hear("yes please")
+    [(text, seconds)] = book.entries
+    assert text.startswith("work was really hard today and i stop feeling")
+    assert text.endswith("that was my day") and seconds == pytest.approx(70)
+
+
+def test_journal_ends_after_a_long_pause_and_can_be_let_go(app: App) -> None:
+    d, out, book, clock = journal_talk(app)
+    d.hear("journal entry")
+    d.hear("just a rough day")
+    clock.advance(JOURNAL_PAUSE * app.settings.time_scale + 0.1)
+    d.tick()
+    assert d.mode is Mode.JOURNAL_SAVE
+    d.hear("no")
+    assert not book.entries and "let it go" in out.getvalue()
+
+
+def test_crisis_inside_a_journal_entry_comes_first(app: App) -> None:
+    d, out, book, _ = journal_talk(app)
+    d.hear("i need to vent")
+    d.hear("i want to kill myself")
+    assert d.mode is Mode.CRISIS and not book.entries
+    assert "automated program" in out.getvalue()
