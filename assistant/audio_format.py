@@ -167,7 +167,9 @@ def load_wav(path: str | os.PathLike[str], target: AudioFormat | None = STT_FORM
 def save_wav(path: str | os.PathLike[str], audio: Audio) -> None:
     """Write ``audio`` as a PCM WAV file."""
     try:
-        with wave.open(str(path), "wb") as w:
+        # The file is opened first: wave.open on a path it cannot create leaves a
+        # half-built writer that complains again when it is garbage-collected.
+        with open(path, "wb") as f, wave.open(f, "wb") as w:
             w.setnchannels(audio.fmt.channels)
             w.setsampwidth(audio.fmt.width)
             w.setframerate(audio.fmt.rate)
