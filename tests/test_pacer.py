@@ -6,13 +6,15 @@ import io
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from assistant.clock import MonotonicClock, VirtualClock
 from assistant.exercises import ExerciseLibrary
-from assistant.output import PrintedOutput
+from assistant.output import Output, PrintedOutput
 from assistant.pacer import ExerciseRunner, State, count_named_things
 from assistant.paths import intents_dir
 
@@ -172,3 +174,161 @@ def test_all_bundled_exercises_render(library: ExerciseLibrary) -> None:
 def test_time_path_is_independent_of_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert (intents_dir() / "exercises" / "box.yaml").exists()
+
+
+class Recorder(Output):
+    """Records what is said and played, and can steer the runner from inside a cue."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self.clock = clock
+        self.events: list[tuple[float, str]] = []
+        self.gains: list[float] = []
+        self.hook: Callable[[str], object] | None = None
+
+    def say(self, text: str, interrupt: threading.Event | None = None) -> bool:
+        self.events.append((self.clock.now(), text))
+        if self.hook is not None:
+            self.hook(text)
+        return not (interrupt is not None and interrupt.is_set())
+
+    def tone(self, kind: str, interrupt: threading.Event | None = None) -> bool:
+        self.events.append((self.clock.now(), f"<{kind}>"))
+        return True
+
+    def set_gain(self, gain: float) -> None:
+        self.gains.append(gain)
+
+
+def recorded(library: ExerciseLibrary, key: str, minutes: float, **kw: Any) -> ExerciseRunner:
+    clock = VirtualClock()
+    r = ExerciseRunner(library.get(*key.split(":")), Recorder(clock), clock, minutes=minutes, **kw)
+    return r
+
+
+def test_guidance_thins_out(library: ExerciseLibrary) -> None:
+    r = run_virtual(library, "box", 3)
+    texts = [c.text for c in r.cues]
+    cycle_len = {"full": 4, "counted": 4 * 4}  # four phases; counted ones have 4 cues each
+    assert texts[:4] == [
+        "Breathe in through your nose",
+        "Hold gently",
+        "Breathe out slowly",
+        "Hold",
+    ]
+    counted = texts[8 : 8 + 4 * cycle_len["counted"]]
+    assert counted[:4] == ["In", "two", "three", "four"]
+    thin = texts[8 + 4 * cycle_len["counted"] :]
+    assert thin[:4] == ["In", "Hold", "Out", "Hold"] and "two" not in thin
+
+
+@pytest.mark.parametrize(
+    ("style", "first"), [("tones", ["<inhale>"]), ("both", ["<inhale>", "Breathe in softly"])]
+)
+def test_cue_styles(library: ExerciseLibrary, style: str, first: list[str]) -> None:
+    r = recorded(library, "resonance", 2, cue_style=style)
+    r.start(background=False)
+    out = r.output
+    assert isinstance(out, Recorder)
+    start = r.cues[0].planned
+    at_start = [text for t, text in out.events if abs(t - start) < 1e-9]
+    assert at_start == first
+    tones = [text for _, text in out.events if text.startswith("<")]
+    assert set(tones) == {"<inhale>", "<exhale>"}
+    assert len(tones) == 2 * library.get("resonance").cycles_for(2)
+    if style == "both":  # later cycles: the tone alone
+        assert r.cues[-1].text == "" and r.cues[-1].tone == "exhale"
+
+
+def test_skip_moves_to_the_next_phase(library: ExerciseLibrary) -> None:
+    r = recorded(library, "box", 1)
+    out = r.output
+    assert isinstance(out, Recorder)
+    out.hook = lambda text: r.skip() if text == "Hold gently" else None
+    r.start(background=False)
+    hold, after = (
+        next(c for c in r.cues if c.text == t) for t in ("Hold gently", "Breathe out slowly")
+    )
+    assert after.planned - hold.planned < 0.5  # no four-second hold
+    assert r.state is State.FINISHED
+
+
+def test_skip_moves_to_the_next_step(library: ExerciseLibrary) -> None:
+    r = recorded(library, "muscle-relaxation", 7)
+    out = r.output
+    assert isinstance(out, Recorder)
+    first = library.get("muscle-relaxation").steps[0].say
+    out.hook = lambda text: r.skip() if text == first else None
+    r.start(background=False)
+    assert r.cues[1].planned - r.cues[0].planned < 0.5
+    assert r.state is State.FINISHED
+
+
+def test_dizzy_drops_holds_and_suggests_stopping(library: ExerciseLibrary) -> None:
+    r = recorded(library, "box", 2)
+    out = r.output
+    assert isinstance(out, Recorder)
+    advice: list[str | None] = []
+    out.hook = lambda text: advice.append(r.dizzy()) if text == "Breathe out slowly" else None
+    r.start(background=False)
+    assert advice and advice[0] and "stop" in advice[0]
+    after = r.cues[next(i for i, c in enumerate(r.cues) if c.text == "Breathe out slowly") + 1 :]
+    assert after and not any(c.text.startswith("Hold") for c in after)
+    assert all(p.kind != "hold" for p in r.phases)
+    ins = [c.planned for c in after if c.text in ("In", "Breathe in through your nose")]
+    assert all(b - a == pytest.approx(8.0) for a, b in itertools.pairwise(ins))
+    assert r.state is State.FINISHED
+
+
+def test_guided_steps_keep_their_clock(library: ExerciseLibrary) -> None:
+    ex = library.get("muscle-relaxation")
+    r = recorded(library, "muscle-relaxation", ex.minutes_max)
+    r.start(background=False)
+    durations = ex.step_durations(ex.minutes_max)
+    starts = [c.planned for c in r.cues]
+    assert len(starts) == len(ex.steps)
+    assert all(
+        b - a == pytest.approx(d)
+        for (a, b), d in zip(itertools.pairwise(starts), durations, strict=False)
+    )
+    assert r.timed_end is not None and r.timed_start is not None
+    assert r.timed_end - r.timed_start == pytest.approx(sum(durations))
+
+
+def test_panic_listens_first_and_never_holds(library: ExerciseLibrary) -> None:
+    r = recorded(library, "panic", 3)
+    seen: list[bool] = []
+    out = r.output
+    assert isinstance(out, Recorder)
+    out.hook = lambda text: seen.append(r.listening)
+    r.start(background=False)
+    assert seen[len(library.get("panic").intro)] is True  # the first sense prompt listens
+    assert not any(c.tone == "hold" or c.text.startswith("Hold") for c in r.cues)
+    assert r.state is State.FINISHED
+
+
+def test_sleep_breathing_fades(library: ExerciseLibrary) -> None:
+    r = recorded(library, "sleep-breathing", 10)
+    r.start(background=False)
+    out = r.output
+    assert isinstance(out, Recorder)
+    assert out.gains and out.gains == sorted(out.gains, reverse=True)
+    assert out.gains[-1] == pytest.approx(library.get("sleep-breathing").fade_to, abs=0.03)
+    assert r.timed_start is not None and r.timed_end is not None
+    middle = (r.timed_start + r.timed_end) / 2
+    early = [c for c in r.cues if c.planned < middle]
+    assert len(r.cues) - len(early) < 0.8 * len(early)  # sparser too
+
+
+def test_pace_steps_are_ten_percent_and_bounded(library: ExerciseLibrary) -> None:
+    for key in ("box", "4-7-8", "cyclic-sighing", "panic", "sleep-breathing"):
+        ex = library.get(key)
+        r = ExerciseRunner(ex, PrintedOutput(io.StringIO()), VirtualClock())
+        first = r.slower()
+        at_edge = ex.cycle_seconds * r.pace == pytest.approx(ex.cycle_max)
+        assert first and (r.pace == pytest.approx(1.1) or at_edge)
+        while r.slower():
+            pass
+        assert ex.cycle_seconds * r.pace <= ex.cycle_max + 1e-6
+        while r.faster():
+            pass
+        assert ex.cycle_seconds * r.pace >= ex.cycle_min - 1e-6
