@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from assistant.audio_format import Audio, load_wav
 from assistant.clock import Clock
@@ -20,6 +21,9 @@ from assistant.paths import audio_dir, config_dir, data_dir, ensure_private_dir,
 from assistant.replies import Replies
 from assistant.safety import Contact, Locale
 from assistant.understand import build_matcher
+
+if TYPE_CHECKING:
+    from assistant.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,8 @@ class App:
     locale: Locale
     contacts: list[Contact]
     home: Path
+    _store: Store | None = field(default=None, repr=False)
+    _store_tried: bool = field(default=False, repr=False)
 
     @classmethod
     def load(cls, settings: Settings, data_override: str | None = None) -> App:
@@ -64,6 +70,25 @@ class App:
         os.close(fd)
         return True
 
+    def store(self) -> Store | None:
+        """The person's private store (sessions, ratings, journal), opened once.
+
+        An encrypted store needs its passphrase (``STEADY_PASSPHRASE`` or typed); a
+        store that cannot be opened at all leaves Steady working without memory.
+        """
+        if not self._store_tried:
+            from assistant.cli_toolbox import open_store_at
+            from assistant.errors import StorageError
+
+            self._store_tried = True
+            try:
+                self._store = open_store_at(self.home)
+            except StorageError as exc:
+                log.warning("Steady will not remember this session: %s", exc)
+            if self._store is not None and self._store.warning:
+                print(f"steady: {self._store.warning}", file=sys.stderr)
+        return self._store
+
     def tts_cache(self) -> Path:
         return ensure_private_dir(self.home / "cache" / "speech")
 
@@ -88,6 +113,7 @@ class App:
         block_exercises: bool = False,
         greet_first_run: bool = True,
     ) -> Dialog:
+        store = self.store()
         return Dialog(
             matcher=self.matcher,
             replies=self.replies,
@@ -101,6 +127,9 @@ class App:
             first_run=greet_first_run and self.first_run(),
             asynchronous=asynchronous,
             block_exercises=block_exercises,
+            history=store,
+            journal=store,
+            cue_style=self.settings.cues,
         )
 
 

@@ -181,3 +181,25 @@ def save_wav(path: str | os.PathLike[str], audio: Audio) -> None:
 def concat(clips: list[Audio], fmt: AudioFormat) -> Audio:
     """Join clips after converting each to ``fmt``."""
     return Audio(b"".join(convert(c, fmt).pcm for c in clips), fmt)
+
+
+LEAD_FLOOR = 0.002
+"""Level (about -54 dBFS) below which a clip's start counts as silence."""
+
+
+def lead_trimmed(audio: Audio) -> Audio:
+    """``audio`` without its leading silence, so a spoken cue is heard on its beat."""
+    if audio.fmt.width != 2 or not audio.pcm:
+        return audio
+    frames = np.abs(audio.samples().astype(np.float64)).max(axis=1) / 32768.0
+    first = int(np.argmax(frames > LEAD_FLOOR)) if bool((frames > LEAD_FLOOR).any()) else 0
+    frame_bytes = audio.fmt.width * audio.fmt.channels
+    return Audio(audio.pcm[first * frame_bytes :], audio.fmt)
+
+
+def scaled(audio: Audio, gain: float) -> Audio:
+    """``audio`` at ``gain`` times its loudness (16-bit audio)."""
+    if gain >= 0.999 or audio.fmt.width != 2:
+        return audio
+    samples = np.frombuffer(audio.pcm, dtype="<i2").astype(np.float64) * gain
+    return Audio(np.round(samples).astype("<i2").tobytes(), audio.fmt)

@@ -12,13 +12,9 @@ import argparse
 import json
 import logging
 import sys
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from assistant.audio_format import Audio
 from assistant.errors import UsageError
 from assistant.exercises import Exercise, ExerciseLibrary
 from assistant.output import SpokenOutput
@@ -138,61 +134,21 @@ def _practice(library: ExerciseLibrary, args: argparse.Namespace) -> int:
     return _play(exercise, minutes, settings, args)
 
 
-class FadingOutput(SpokenOutput):
-    """Spoken output whose loudness the exercise runner can lower (``set_gain``)."""
-
-    gain = 1.0
-
-    def set_gain(self, gain: float) -> None:
-        self.gain = min(max(gain, 0.0), 1.0)
-
-    def say(self, text: str, interrupt: threading.Event | None = None) -> bool:
-        audio = lead_trimmed(self.tts.synthesize(text, self.voice))
-        return self._play(scaled(audio, self.gain), interrupt)
-
-    def tone(self, kind: str, interrupt: threading.Event | None = None) -> bool:
-        if self.tones is None:
-            return True
-        return self._play(scaled(self.tones(kind), self.gain), interrupt)
-
-
-LEAD_FLOOR = 0.002
-"""Level (about -54 dBFS) below which a clip's start counts as silence."""
-
-
-def lead_trimmed(audio: Audio) -> Audio:
-    """``audio`` without its leading silence, so a spoken cue is heard on its beat."""
-    if audio.fmt.width != 2 or not audio.pcm:
-        return audio
-    frames = np.abs(audio.samples().astype(np.float64)).max(axis=1) / 32768.0
-    first = int(np.argmax(frames > LEAD_FLOOR)) if bool((frames > LEAD_FLOOR).any()) else 0
-    frame_bytes = audio.fmt.width * audio.fmt.channels
-    return Audio(audio.pcm[first * frame_bytes :], audio.fmt)
-
-
-def scaled(audio: Audio, gain: float) -> Audio:
-    """``audio`` at ``gain`` times its loudness (16-bit audio)."""
-    if gain >= 0.999 or audio.fmt.width != 2:
-        return audio
-    samples = np.frombuffer(audio.pcm, dtype="<i2").astype(np.float64) * gain
-    return Audio(np.round(samples).astype("<i2").tobytes(), audio.fmt)
-
-
 def _output(
     settings: Settings, data_override: str | None, sink: AudioSink, clock: Clock
-) -> FadingOutput:
+) -> SpokenOutput:
     from assistant.app import tone_for
     from assistant.paths import data_dir, ensure_private_dir
     from assistant.tts import Voice, default_tts
 
     voice = Voice(rate_wpm=settings.rate_wpm, voice=settings.voice)
     cache = ensure_private_dir(data_dir(data_override) / "cache" / "speech")
-    return FadingOutput(default_tts(voice, cache), sink, clock, voice, tones=tone_for)
+    return SpokenOutput(default_tts(voice, cache), sink, clock, voice, tones=tone_for)
 
 
 def _runner(
     exercise: Exercise, minutes: float, settings: Settings, args: argparse.Namespace,
-    output: FadingOutput, clock: Clock,
+    output: SpokenOutput, clock: Clock,
 ) -> ExerciseRunner:  # fmt: skip
     return ExerciseRunner(
         exercise,

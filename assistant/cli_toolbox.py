@@ -130,7 +130,11 @@ def _ask_passphrase(prompt: str) -> str | None:
 
 def open_store(args: argparse.Namespace) -> Store:
     """The store, unlocked with ``STEADY_PASSPHRASE`` or a typed passphrase when needed."""
-    folder = data_dir(args.data_dir)
+    return open_store_at(data_dir(args.data_dir))
+
+
+def open_store_at(folder: Path) -> Store:
+    """The store in ``folder``, unlocked as :func:`open_store` does."""
     passphrase = os.environ.get(PASSPHRASE_ENV) or None
     try:
         return Store.open(folder, passphrase)

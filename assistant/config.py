@@ -15,6 +15,8 @@ from assistant.paths import config_dir
 
 log = logging.getLogger(__name__)
 
+CUE_STYLES = ("voice", "tones", "both")
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -33,6 +35,8 @@ class Settings:
     """Multiplies every pause and exercise timing (tests and demos)."""
     end_silence: float = 0.4
     """Seconds of quiet after the last word that end an utterance."""
+    cues: str = "voice"
+    """How breaths are marked: ``voice`` (spoken), ``tones`` (soft tones only) or ``both``."""
 
     @classmethod
     def load(cls, data_dir_override: str | None = None, **overrides: Any) -> Settings:
@@ -74,6 +78,8 @@ class Settings:
             raise DataFileError(f"{where}: time_scale must be above zero.")
         if not 80 <= result.rate_wpm <= 300:
             raise DataFileError(f"{where}: rate_wpm must be between 80 and 300.")
+        if result.cues not in CUE_STYLES:
+            raise DataFileError(f"{where}: cues must be one of {', '.join(CUE_STYLES)}.")
         return result
 
 

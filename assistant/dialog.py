@@ -25,7 +25,7 @@ from assistant.intents import CONTROLS, FEELINGS, UNKNOWN
 from assistant.journaling import JOURNAL_PAUSE, Draft, JournalBook, spoken_length
 from assistant.matcher import IntentMatcher, Match
 from assistant.output import Output
-from assistant.pacer import ExerciseRunner, State
+from assistant.pacer import CueStyle, ExerciseRunner, State
 from assistant.ratings import SessionLog, change_line, personal_choice, read_rating, toolbox_lines
 from assistant.replies import Replies
 from assistant.safety import Contact, Locale, crisis_reply, resource_lines
@@ -43,12 +43,30 @@ _MISUNDERSTOOD = re.compile(
     r"\b(misunderstood|misunderstand|not what i meant|did not mean|i was joking|i am fine|"
     r"i am ok|i am safe|wrong)\b"
 )
-_NOT_YET = ("body_scan", "relax_muscles")
+_PRACTICE_EXERCISE = {
+    "ground": "grounding",
+    "body_scan": "body-scan",
+    "relax_muscles": "muscle-relaxation",
+}
+_SKIP = re.compile(r"\b(skip( this| that| it| ahead)?|next (one|step|part|bit|group)|move on)\b")
+_CUES = (
+    (
+        re.compile(
+            r"\b(just|only) (the )?(tones|beeps|sounds)\b|\btones only\b|\bno (talking|voice)\b"
+        ),
+        "tones",
+    ),
+    (re.compile(r"\b(tones|beeps) and (voice|words|talking)\b|\bboth\b"), "both"),
+    (
+        re.compile(r"\b(no (tones|beeps)|(just|only) (your )?(voice|words)|talk me through)\b"),
+        "voice",
+    ),
+)
 _NO_RATING_FIRST = ("panic",)
 """Feelings that go straight to an exercise: a panicking person is not asked for a number."""
 
 
-BARGE_IN = ("stop", "pause", "resume", "slower", "faster", "repeat", "goodbye")
+BARGE_IN = ("stop", "pause", "resume", "slower", "faster", "repeat", "goodbye", "dizzy")
 """Commands that count even while Steady is talking."""
 
 
@@ -168,6 +186,8 @@ class Dialog:
     """Where sessions and distress ratings are kept (None: nothing is kept)."""
     journal: JournalBook | None = None
     """Where journal entries are kept (None: the journal is unavailable)."""
+    cue_style: str = "voice"
+    """How exercises mark breaths: ``voice``, ``tones`` or ``both`` (changeable by voice)."""
 
     mode: Mode = Mode.IDLE
     done: bool = False
@@ -299,17 +319,15 @@ class Dialog:
             self._feeling(intent, match)
         elif intent == "breathe":
             self._start(self._breathing_choice(match.text), match)
-        elif intent == "ground":
-            self._start("grounding", match)
+        elif intent in _PRACTICE_EXERCISE:
+            self._start(_PRACTICE_EXERCISE[intent], match)
+        elif intent == "dizzy":
+            self._reply("dizzy_idle")
         elif intent == "journal":
             self._journal_start()
         elif intent == "toolbox":
             names = {e.id: e.name for e in self.library.exercises.values()}
             self._say(*toolbox_lines(self.replies, self.history, names))
-        elif intent in _NOT_YET:
-            self._reply(f"not_yet.{intent}")
-            self._offers = ["resonance"] if intent != "toolbox" else ["resonance", "grounding"]
-            self.mode = Mode.OFFER
         elif intent in ("stop", "pause", "resume", "slower", "faster"):
             self.mode = Mode.IDLE
             self._reply("nothing_running")
@@ -347,7 +365,9 @@ class Dialog:
             self._say(ack)
             return
         if suggestion.start or feeling in _NO_RATING_FIRST:
-            self._say(ack)
+            first = self.library.get(*suggestion.offer[0].split(":", 1))
+            if not first.intro:  # an exercise with its own opening words acknowledges it
+                self._say(ack)
             self._start(suggestion.offer[0], match, announce=False)
             self._offers = list(suggestion.offer[1:])
             return
@@ -392,7 +412,7 @@ class Dialog:
                 lines = []
                 if self._before is not None:
                     lines.append(change_line(self.replies, self._before, rating))
-                self._say(*lines, self.replies.get("after_exercise"))
+                self._say(*lines, self.replies.get("after_rating"))
                 self._session = None
             return True
         skip = match.intent in ("no", UNKNOWN) or (match.intent == "yes" and before)
@@ -471,10 +491,15 @@ class Dialog:
 
     def _breathing_choice(self, text: str) -> str:
         words = normalize(text)
-        if re.search(r"\b(no|without|not) (hold|holding|holds)\b", words):
-            return "box:no-hold"
-        if re.search(r"\b(box|square|four by four)\b", words):
-            return "box"
+        no_hold = re.search(r"\b(no|without|not) (hold|holding|holds)\b", words) is not None
+        if re.search(r"\b(sigh|sighs|sighing)\b", words):
+            return "cyclic-sighing"
+        if re.search(r"\b(four seven eight|4 7 8|478)\b", words):
+            return "4-7-8:no-hold" if no_hold else "4-7-8"
+        if re.search(r"\b(sleep|bed|bedtime|night)\b", words):
+            return "sleep-breathing"
+        if re.search(r"\b(box|square|four by four)\b", words) or no_hold:
+            return "box:no-hold" if no_hold else "box"
         return "resonance"
 
     def _name(self, exercise_id: str) -> str:
@@ -498,6 +523,7 @@ class Dialog:
             time_scale=self.time_scale,
             acknowledgements=tuple(self.replies.variants("grounding_ack")),
             on_end=self._exercise_ended,
+            cue_style=self.cue_style,
         )
         self.runner = runner
         if self._session is None:
@@ -540,10 +566,24 @@ class Dialog:
         runner = self.runner
         assert runner is not None
         intent = match.intent
-        grounding = runner.exercise.kind == "grounding"
-        if grounding and not (intent in CONTROLS and match.confidence >= SURE):
-            runner.hear(text)
+        words = normalize(text)
+        if runner.listening and not (intent in CONTROLS and match.confidence >= SURE):
+            if _SKIP.search(words) and len(words.split()) <= 4:
+                runner.skip()
+            else:
+                runner.hear(text)
             return
+        if intent in ("no", UNKNOWN) and len(words.split()) <= 4:
+            if _SKIP.search(words):
+                if runner.skip():
+                    self._reply("skipped")
+                return
+            for pattern, style in _CUES:
+                if pattern.search(words):
+                    self.cue_style = style
+                    runner.cue_style = CueStyle(style)
+                    self._reply(f"cues.{style}")
+                    return
         if intent == "stop":
             runner.stop()
             self.speaker.clear()
@@ -570,6 +610,9 @@ class Dialog:
                 self._reply("at_slowest" if intent == "slower" else "at_fastest")
         elif intent == "repeat":
             runner.repeat()
+        elif intent == "dizzy":
+            advice = runner.dizzy()
+            self._say(advice or self.replies.get("dizzy"))
         elif intent == "help":
             self._reply("help")
         elif intent == "goodbye":
@@ -578,7 +621,7 @@ class Dialog:
             self._goodbye()
         elif "duration" in match.slots and intent in ("breathe", "yes", "resume", UNKNOWN):
             runner.extend(match.slots["duration"])
-        elif intent in FEELINGS or intent in ("breathe", "ground", *_NOT_YET):
+        elif intent in FEELINGS or intent in ("breathe", *_PRACTICE_EXERCISE):
             self._say(self.replies.get("already_running", exercise=runner.exercise.name))
         # Anything else (unknown, yes, no) during an exercise is most likely noise or
         # Steady's own voice: ignore it rather than interrupt the rhythm.
@@ -618,7 +661,7 @@ class Dialog:
         if self.mode in (Mode.OFFER, Mode.CONFIRM):
             return ["yes", "no"]
         if self.mode is Mode.EXERCISE:
-            return ["stop", "pause", "resume", "slower", "faster", "repeat"]
+            return ["stop", "pause", "resume", "slower", "faster", "repeat", "dizzy"]
         if self.mode is Mode.CRISIS:
             return ["repeat", "yes", "no"]
         if self.mode in (Mode.RATE_BEFORE, Mode.RATE_AFTER):

@@ -18,6 +18,7 @@ FEELINGS = ("anxious", "panic", "sleep", "overwhelmed", "angry", "sad")
 PRACTICES = ("breathe", "ground", "body_scan", "relax_muscles", "journal", "toolbox")
 CONTROLS = (
     "stop", "pause", "resume", "slower", "faster", "repeat", "help", "yes", "no", "goodbye",
+    "dizzy",
 )  # fmt: skip
 REQUIRED_INTENTS = (*FEELINGS, *PRACTICES, *CONTROLS, "crisis")
 UNKNOWN = "unknown"

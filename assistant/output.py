@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, TextIO
 
-from assistant.audio_format import Audio
+from assistant.audio_format import Audio, lead_trimmed, scaled
 from assistant.clock import Clock
 
 if TYPE_CHECKING:
@@ -38,6 +38,9 @@ class Output(ABC):
 
     def silence(self) -> None:  # noqa: B027 - optional hook
         """Stop whatever is being said now (barge-in, stop, crisis)."""
+
+    def set_gain(self, gain: float) -> None:  # noqa: B027 - optional hook
+        """Play what follows at ``gain`` (0..1) times full loudness (a fading exercise)."""
 
 
 class PrintedOutput(Output):
@@ -73,6 +76,7 @@ class SpokenOutput(Output):
         self.clock = clock
         self.voice = voice
         self.tones = tones
+        self.gain = 1.0
         self._current: threading.Event | None = None
         self._lock = threading.Lock()
 
@@ -106,13 +110,17 @@ class SpokenOutput(Output):
         return done and finished
 
     def say(self, text: str, interrupt: threading.Event | None = None) -> bool:
-        audio = self.tts.synthesize(text, self.voice)
-        return self._play(audio, interrupt)
+        # Without the engine's lead-in silence a spoken count starts on its beat.
+        audio = lead_trimmed(self.tts.synthesize(text, self.voice))
+        return self._play(scaled(audio, self.gain), interrupt)
 
     def tone(self, kind: str, interrupt: threading.Event | None = None) -> bool:
         if self.tones is None:
             return True
-        return self._play(self.tones(kind), interrupt)
+        return self._play(scaled(self.tones(kind), self.gain), interrupt)
+
+    def set_gain(self, gain: float) -> None:
+        self.gain = min(max(gain, 0.0), 1.0)
 
     def prepare(self, texts: Iterable[str]) -> None:
         for t in texts:
@@ -144,6 +152,10 @@ class MultiOutput(Output):
         for o in self.outputs:
             o.silence()
 
+    def set_gain(self, gain: float) -> None:
+        for o in self.outputs:
+            o.set_gain(gain)
+
 
 class TrackingOutput(Output):
     """Remembers what was said and when, so Steady can ignore its own voice."""
@@ -174,6 +186,9 @@ class TrackingOutput(Output):
 
     def silence(self) -> None:
         self.inner.silence()
+
+    def set_gain(self, gain: float) -> None:
+        self.inner.set_gain(gain)
 
     def recent(self, seconds: float) -> list[str]:
         """Texts being said now or finished within the last ``seconds``."""

@@ -11,8 +11,7 @@ Cues come in three styles (:class:`CueStyle`): spoken words, soft tones (rising 
 in, falling for out), or both. Spoken guidance thins out as the session goes on: the
 full wording for the first cycles, then short cues with counts (spoken cues only), then
 short cues alone (or, with ``both``, tones alone). Exercises with ``fade_to`` below 1
-grow quieter and sparser over their second half, through an output's optional
-``set_gain(gain)``.
+grow quieter and sparser over their second half, through the output's ``set_gain``.
 """
 
 from __future__ import annotations
@@ -455,9 +454,7 @@ class ExerciseRunner:
         if abs(gain - self.gain) < 0.01:
             return
         self.gain = gain
-        set_gain = getattr(self.output, "set_gain", None)
-        if callable(set_gain):
-            set_gain(gain)
+        self.output.set_gain(gain)
 
     def _cue(self, at: float, text: str, tone: str) -> bool:
         """At ``at``: play ``tone`` (if any), then say ``text`` (if any)."""

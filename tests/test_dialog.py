@@ -48,6 +48,8 @@ def test_first_run_disclaimer_then_greeting(tmp_path: Path) -> None:
 def test_feeling_offer_yes_starts_and_stop_ends(app: App) -> None:
     d, out = talk(app)
     d.hear("i feel anxious")
+    assert d.mode is Mode.RATE_BEFORE
+    d.hear("six")
     assert d.mode is Mode.OFFER and "box breathing" in out.getvalue()
     d.hear("yes")
     assert d.mode is Mode.EXERCISE
@@ -58,24 +60,27 @@ def test_feeling_offer_yes_starts_and_stop_ends(app: App) -> None:
     d.runner.join(timeout=1)
     assert not d.runner.active and time.monotonic() - t0 < 1.0
     assert "we'll stop there" in out.getvalue()
-    assert d.mode is Mode.IDLE
+    assert d.mode is Mode.RATE_AFTER
+    d.hear("four")
+    assert "from 6 to 4" in out.getvalue() and d.mode is Mode.IDLE
 
 
 def test_no_offers_the_next_exercise(app: App) -> None:
     d, out = talk(app)
-    d.hear("i'm so overwhelmed")
+    d.hear("i'm so overwhelmed, about a seven")
     d.hear("no")
     assert "How about box breathing instead?" in out.getvalue()
     d.hear("nope")
     assert "That's okay" in out.getvalue() and d.mode is Mode.IDLE
 
 
-def test_panic_starts_grounding_without_asking(app: App) -> None:
+def test_panic_starts_the_panic_sequence_without_asking(app: App) -> None:
     d, out = talk(app)
     d.hear("i'm having a panic attack")
     assert d.mode is Mode.EXERCISE and d.runner is not None
-    assert d.runner.exercise.id == "grounding"
-    assert "it passes" in out.getvalue()
+    assert d.runner.exercise.id == "panic" and not d.runner.exercise.has_holds
+    wait_for(out, "will pass")
+    assert "zero to ten" not in out.getvalue()
     d.close()
 
 
@@ -155,19 +160,55 @@ def test_three_failures_then_quiet(app: App) -> None:
 
 
 @pytest.mark.parametrize(
-    "intent_text",
+    ("said", "exercise"),
     [
-        "let's do a body scan",
-        "progressive muscle relaxation",
+        ("let's do a body scan", "body-scan"),
+        ("progressive muscle relaxation", "muscle-relaxation"),
+        ("can we do cyclic sighing", "cyclic-sighing"),
+        ("four seven eight breathing", "4-7-8"),
+        ("box breathing without the holds", "box"),
+        ("grounding please", "grounding"),
+        ("slow breathing for five minutes", "resonance"),
     ],
 )
-def test_later_features_say_so_honestly(app: App, intent_text: str) -> None:
-    d, out = talk(app)
-    d.hear(intent_text)
-    assert "later version" in out.getvalue()
-    d.hear("yes")
-    assert d.mode is Mode.EXERCISE
+def test_any_exercise_can_be_asked_for_by_name(app: App, said: str, exercise: str) -> None:
+    d, _ = talk(app)
+    d.hear(said)
+    assert d.mode is Mode.EXERCISE and d.runner is not None
+    assert d.runner.exercise.id == exercise
     d.close()
+
+
+def test_suggestions_follow_the_feeling(app: App) -> None:
+    for said, first in [
+        ("i can't sleep about a six", "breathing for sleep"),
+        ("i'm furious about an eight", "cyclic sighing"),
+        ("i'm so overwhelmed about a seven", "grounding"),
+    ]:
+        d, out = talk(app)
+        d.hear(said)
+        assert d.mode is Mode.OFFER and first in out.getvalue().lower(), said
+
+
+def test_skip_dizzy_and_tones_during_an_exercise(app: App) -> None:
+    d, out = talk(app)
+    d.hear("start box breathing")
+    wait_for(out, "Breathe in")
+    d.hear("i feel dizzy")
+    assert d.runner is not None and d.runner.active
+    assert "dizz" in out.getvalue().lower() or "holds" in out.getvalue().lower()
+    d.hear("just the tones")
+    assert "just the tones" in out.getvalue()
+    d.hear("skip")
+    assert d.mode is Mode.EXERCISE
+    d.hear("stop")
+    d.close()
+
+
+def test_dizzy_outside_an_exercise(app: App) -> None:
+    d, out = talk(app)
+    d.hear("i feel dizzy")
+    assert "sit or lie down" in out.getvalue() and d.mode is Mode.IDLE
 
 
 def test_goodbye_ends(app: App) -> None:

@@ -13,9 +13,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from assistant.audio_format import load_wav
+from assistant.audio_format import lead_trimmed, load_wav
 from assistant.cli import main
-from assistant.cli_practice import _library, lead_trimmed
+from assistant.cli_practice import _library
 from assistant.config import Settings
 from assistant.pacer import COUNT_WORDS, GAP
 from assistant.tts import Voice, default_tts

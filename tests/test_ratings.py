@@ -288,3 +288,36 @@ def test_crisis_inside_a_journal_entry_comes_first(app: App) -> None:
     d.hear("i want to kill myself")
     assert d.mode is Mode.CRISIS and not book.entries
     assert "automated program" in out.getvalue()
+
+
+def test_scripted_chat_records_one_rated_session(tmp_path: Path) -> None:
+    """The issue's own example, through the real command and the real store."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    home = tmp_path / "D"
+    command = [sys.executable, "-m", "assistant", "chat", "--time-scale", "0.01"]
+    proc = subprocess.Popen(
+        [*command, "--data-dir", str(home)],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdin is not None
+    for line, pause in [("i feel anxious", 2), ("seven", 2), ("yes", 8), ("three", 2)]:
+        proc.stdin.write(line + "\n")
+        proc.stdin.flush()
+        time.sleep(pause)
+    proc.stdin.write("goodbye\n")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "from 7 to 3" in out
+    history = subprocess.run(
+        [sys.executable, "-m", "assistant", "history", "--json", "--data-dir", str(home)],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    [session] = json.loads(history.stdout)
+    assert (session["feeling"], session["exercise"], session["before"], session["after"]) == (
+        "anxious", "box", 7, 3,
+    )  # fmt: skip
