@@ -57,8 +57,8 @@ def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> Non
     p.add_argument(
         "--cues",
         choices=[s.value for s in CueStyle],
-        default=CueStyle.VOICE.value,
-        help="spoken cues, soft tones (rising in, falling out), or both (default: voice)",
+        help="spoken cues, soft tones (rising in, falling out), or both "
+        "(default: the 'cues' setting, normally voice)",
     )
     p.add_argument("--out", metavar="FILE.wav", help="write the session to this WAV file")
     p.add_argument("--output-device", help="speaker (number or part of its name)")
@@ -156,7 +156,7 @@ def _runner(
         clock,
         minutes=minutes,
         time_scale=settings.time_scale,
-        cue_style=CueStyle(args.cues),
+        cue_style=CueStyle(args.cues or settings.cues),
     )
 
 
