@@ -48,6 +48,7 @@ _PRACTICE_EXERCISE = {
     "body_scan": "body-scan",
     "relax_muscles": "muscle-relaxation",
 }
+_MORE = re.compile(r"\b(more|another|extra|longer|keep going|carry on|go on)\b")
 _SKIP = re.compile(r"\b(skip( this| that| it| ahead)?|next (one|step|part|bit|group)|move on)\b")
 _CUES = (
     (
@@ -68,6 +69,15 @@ _NO_RATING_FIRST = ("panic",)
 
 BARGE_IN = ("stop", "pause", "resume", "slower", "faster", "repeat", "goodbye", "dizzy")
 """Commands that count even while Steady is talking."""
+
+
+def _minutes(seconds: float) -> str:
+    minutes = seconds / 60
+    if minutes < 1:
+        return f"{round(seconds)} more seconds"
+    words = {1: "One more minute", 2: "Two more minutes", 3: "Three more minutes",
+             4: "Four more minutes", 5: "Five more minutes", 10: "Ten more minutes"}  # fmt: skip
+    return words.get(round(minutes), f"{minutes:g} more minutes")
 
 
 def _barges_in(match: Match) -> bool:
@@ -584,7 +594,11 @@ class Dialog:
                     runner.cue_style = CueStyle(style)
                     self._reply(f"cues.{style}")
                     return
-        if intent == "stop":
+        if "duration" in match.slots and _MORE.search(words) and intent != "stop":
+            # "for three more minutes" reads like "give me two minutes" (pause): longer wins.
+            runner.extend(match.slots["duration"])
+            self._say(self.replies.get("extended", length=_minutes(match.slots["duration"])))
+        elif intent == "stop":
             runner.stop()
             self.speaker.clear()
             self.mode = Mode.IDLE
@@ -621,6 +635,7 @@ class Dialog:
             self._goodbye()
         elif "duration" in match.slots and intent in ("breathe", "yes", "resume", UNKNOWN):
             runner.extend(match.slots["duration"])
+            self._say(self.replies.get("extended", length=_minutes(match.slots["duration"])))
         elif intent in FEELINGS or intent in ("breathe", *_PRACTICE_EXERCISE):
             self._say(self.replies.get("already_running", exercise=runner.exercise.name))
         # Anything else (unknown, yes, no) during an exercise is most likely noise or
