@@ -28,17 +28,25 @@ from assistant.config import Settings
 from assistant.runtime import listen
 from assistant.understand import build_stt
 
+GAP = 6.0
+"""Seconds between the request and "stop" (Steady is still reading the introduction)."""
+TARGET = 1.0
+
 
 class _StopWatch(logging.Handler):
-    """Notes when the dialog logs that an exercise ended because it was stopped."""
+    """Notes when the dialog logs that an exercise ended because it was stopped, and
+    then ends the recording (nothing after that moment is measured)."""
 
-    def __init__(self) -> None:
+    def __init__(self, source: WavFileSource | None = None) -> None:
         super().__init__(logging.INFO)
         self.at: float | None = None
+        self.source = source
 
     def emit(self, record: logging.LogRecord) -> None:
         if self.at is None and "ended: stopped" in record.getMessage():
             self.at = time.monotonic()
+            if self.source is not None:
+                self.source.close()
 
 
 def speak(text: str, folder: Path) -> Audio:
@@ -47,22 +55,23 @@ def speak(text: str, folder: Path) -> Audio:
     return load_wav(path)
 
 
-def measure(tries: int) -> list[float]:
+def measure(tries: int, home: Path | None = None) -> list[float]:
+    """Stop latencies (s) of the tries where the exercise was stopped."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         start, stop = speak("start box breathing", folder), speak("stop", folder)
-        app = App.load(Settings(), str(folder / "home"))
+        app = App.load(Settings(), str(home or folder / "home"))
         app.first_run()  # the short greeting, not the first-run disclaimer
         stt = build_stt(app.matcher)
         results: list[float] = []
         for _ in range(tries):
             # 3.5 s of quiet first: Steady's greeting plays, and while it talks only
             # commands count, so the request comes after it.
-            clip = concat([Audio.silence(3.5), start, Audio.silence(6.0), stop], STT_FORMAT)
+            clip = concat([Audio.silence(3.5), start, Audio.silence(GAP), stop], STT_FORMAT)
             source = WavFileSource(clip, realtime=True, trailing_silence=3.0)
             clock = MonotonicClock()
             output = app.spoken_output(NullSink(realtime=True), clock)
-            stopped = _StopWatch()
+            stopped = _StopWatch(source)
             log = logging.getLogger("assistant.dialog")
             log.addHandler(stopped)
             log.setLevel(logging.INFO)
