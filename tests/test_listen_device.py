@@ -111,3 +111,29 @@ def test_stop_ends_an_exercise_while_steady_speaks(pulse_loop: PulseLoop, tmp_pa
         assert loud_seconds(tail) < 0.1
     finally:
         steady.close()
+
+
+def test_controls_by_voice_through_the_device(pulse_loop: PulseLoop, tmp_path: Path) -> None:
+    said = {
+        name: espeak(text, tmp_path / f"{name}.wav")
+        for name, text in [
+            ("start", "start box breathing"),
+            ("slower", "slower please"),
+            ("pause", "pause"),
+            ("resume", "carry on"),
+            ("stop", "stop please"),
+        ]
+    }
+    steady = Steady(pulse_loop, tmp_path / "home", "--seconds", "90")
+    try:
+        steady.wait_for("is listening", timeout=60)
+        time.sleep(4.0)
+        pulse_loop.play_into_mic(said["start"])
+        steady.wait_for(r"turn: intent=breathe", timeout=20)
+        for name in ("slower", "pause", "resume", "stop"):
+            time.sleep(3.0)
+            pulse_loop.play_into_mic(said[name])
+            steady.wait_for(rf"turn: intent={name}", timeout=15)
+        steady.wait_for(r"exercise \S+ ended: stopped", timeout=5)
+    finally:
+        steady.close()
