@@ -69,6 +69,11 @@ _NO_RATING_FIRST = ("panic",)
 
 BARGE_IN = ("stop", "pause", "resume", "slower", "faster", "repeat", "goodbye", "dizzy")
 """Commands that count even while Steady is talking."""
+BARGE_IN_PHRASES = (
+    "stop", "stop please", "pause", "slower", "faster", "carry on", "continue",
+    "keep going", "repeat", "say that again", "goodbye", "i feel dizzy",
+)  # fmt: skip
+"""Their commonest wordings: never mistaken for an echo of Steady's own words."""
 
 
 def _minutes(seconds: float) -> str:

@@ -18,10 +18,11 @@ from rapidfuzz import fuzz
 from assistant.app import App
 from assistant.audio_in import AudioSource
 from assistant.clock import Clock, MonotonicClock
-from assistant.dialog import Dialog
+from assistant.dialog import BARGE_IN_PHRASES, Dialog, Mode
 from assistant.output import Output, TrackingOutput
 from assistant.stt import Final, SpeechToText, Transcript
 from assistant.text import normalize
+from assistant.understand import QUICK_COMMANDS
 
 log = logging.getLogger(__name__)
 
@@ -29,20 +30,47 @@ ECHO_WINDOW = 1.0
 """Seconds after Steady stops talking during which its own words may still arrive."""
 
 
-def is_echo(transcript: Transcript, recent: Iterable[str]) -> bool:
-    """True when ``transcript`` is most likely Steady hearing itself."""
-    heard = normalize(transcript.text)
-    if not heard:
+COUNT_WORDS = frozenset("one two three four five six seven eight nine ten".split())
+"""Steady counts breaths aloud; a person does not say a bare count as a request."""
+KEEP = frozenset(normalize(c) for c in (*QUICK_COMMANDS, *BARGE_IN_PHRASES))
+"""Commands that always get through, even when Steady's own words contain them."""
+
+
+def is_echo(transcript: Transcript, recent: Iterable[str], *, strict: bool = True) -> bool:
+    """True when ``transcript`` is most likely Steady hearing itself.
+
+    Either reading (grammar or open vocabulary) may resemble what Steady just said,
+    alone or run together with the cue before or after it ("four" + "out"). With
+    ``strict`` (Steady is talking, or an exercise is running) a fragment of its words
+    or a bare count counts as echo too, but never a short command such as "stop".
+    """
+    readings = [
+        r for r in (normalize(t) for t in (transcript.text, transcript.open_text) if t) if r
+    ]
+    spoken = [s for s in (normalize(t) for t in recent) if s]
+    if not readings or not spoken:
         return False
-    for said in recent:
-        spoken = normalize(said)
-        if not spoken:
-            continue
-        if fuzz.ratio(heard, spoken) >= 70:
-            return True
-        if len(heard.split()) >= 3 and fuzz.partial_ratio(heard, spoken) >= 85:
-            return True
-    return False
+    runs = [" ".join(spoken[i:j]) for i in range(len(spoken)) for j in range(i + 2, i + 4)]
+    candidates = spoken + [r for r in runs if r not in spoken]
+    for heard in readings:
+        for said in candidates:
+            if fuzz.ratio(heard, said) >= 70:
+                return True
+            if len(heard.split()) >= 3 and fuzz.partial_ratio(heard, said) >= 85:
+                return True
+    return strict and any(_fragment_of(heard, candidates) for heard in readings)
+
+
+def _fragment_of(heard: str, candidates: list[str]) -> bool:
+    if heard in KEEP:
+        return False
+    words = heard.split()
+    if all(w in COUNT_WORDS for w in words):
+        return True
+    if any(f" {heard} " in f" {said} " for said in candidates):
+        return True
+    pool = {w for said in candidates for w in said.split()}
+    return len(words) >= 3 and sum(w in pool for w in words) / len(words) >= 0.6
 
 
 def listen(
@@ -83,7 +111,11 @@ def listen(
 
 def _handle(dialog: Dialog, tracking: TrackingOutput, transcript: Transcript) -> None:
     recent = tracking.recent(ECHO_WINDOW)
-    if is_echo(transcript, recent):
+    # A crisis statement is only ever dropped as an echo when it is plainly Steady's
+    # own sentence; the looser fragment rules are for commands.
+    crisis = any(dialog.matcher.crisis.check(t) is not None for t in transcript.texts())
+    strict = not crisis and (tracking.speaking or dialog.mode is Mode.EXERCISE)
+    if is_echo(transcript, recent, strict=strict):
         log.debug("ignored my own voice: %r", transcript.text)
         return
     # Without echo cancellation the microphone hears Steady too: while it talks (and

@@ -255,12 +255,13 @@ class VoskSpeechToText(SpeechToText):
         return result
 
 
-def _words(result: dict[str, Any], offset: float) -> tuple[Word, ...]:
+def _words(result: dict[str, Any]) -> tuple[Word, ...]:
+    # Vosk counts word times from the start of the stream, across resets.
     return tuple(
         Word(
             str(w["word"]),
-            float(w["start"]) + offset,
-            float(w["end"]) + offset,
+            float(w["start"]),
+            float(w["end"]),
             float(w.get("conf", 1.0)),  # n-best results carry no per-word confidence
         )
         for w in result.get("result", [])
@@ -384,7 +385,7 @@ class _VoskRecognition(Recognition):
 
     def _transcript(self, result: dict[str, Any]) -> Transcript | None:
         best, others = _best_of(result)
-        words = _words(best, self.utt_start)
+        words = _words(best)
         raw = str(best.get("text", "")).strip()
         heard_unknown = UNK in raw.split()
         text = " ".join(w for w in raw.split() if w != UNK)

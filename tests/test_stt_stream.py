@@ -107,3 +107,13 @@ def test_voice_activity_follows_the_noise_floor() -> None:
     assert vad.last_loud == pytest.approx(time)
     assert not vad.update(Audio.silence(0.1).pcm, time + 0.1)
     assert not vad.update(b"", time + 0.2)
+
+
+def test_word_times_are_stream_times(stt: VoskSpeechToText, tmp_path: Path) -> None:
+    one = speech("stop please", tmp_path)
+    pcm = Audio.silence(0.5).pcm + one + Audio.silence(1.5).pcm
+    pcm += speech("start box breathing", tmp_path) + Audio.silence(1.5).pcm
+    first, second = stream(stt, pcm)
+    begins = 0.5 + len(one) / 32000 + 1.5
+    assert second.words[0].start == pytest.approx(begins, abs=0.3)
+    assert first.words[-1].end < second.words[0].start <= second.end_time
