@@ -171,7 +171,7 @@ class MicrophoneSource(AudioSource):
     callback only enqueues bytes; everything else happens in :meth:`read`.
     """
 
-    def __init__(self, device: str | int | None = None, block_seconds: float = 0.1) -> None:
+    def __init__(self, device: str | int | None = None, block_seconds: float = 0.05) -> None:
         if block_seconds <= 0:
             raise ValueError("block_seconds must be positive")
         sd = import_sounddevice()

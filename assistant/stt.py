@@ -34,7 +34,8 @@ UNK = "[unk]"
 DEFAULT_END_SILENCE = 0.4
 """Seconds of trailing silence after the last word that end an utterance."""
 QUICK_END_SILENCE = 0.2
-"""A shorter wait when what was heard so far is a complete command ("stop")."""
+"""A shorter wait when what was heard so far is a complete command ("stop") or a
+sentence of Steady's that nothing longer begins with."""
 IDLE_RESET = 2.0
 """While nobody speaks, the recognizers are reset this often (seconds of audio)..."""
 IDLE_QUIET = 3.0
@@ -218,6 +219,16 @@ class VoskSpeechToText(SpeechToText):
             self.open_pass,
         )
 
+    def final_sentence(self, text: str) -> bool:
+        """True when ``text`` is a whole grammar sentence that no longer one extends
+        ("stop please", "i can't sleep"): nothing more is expected after it."""
+        return text in self._complete and not self._extended(text)
+
+    def _extended(self, text: str) -> bool:
+        head = text + " "
+        i = bisect.bisect_left(self._sentences, head)
+        return i < len(self._sentences) and self._sentences[i].startswith(head)
+
     def unfinished(self, text: str) -> bool:
         """True when ``text`` is the start of a grammar sentence but not one itself.
 
@@ -226,9 +237,7 @@ class VoskSpeechToText(SpeechToText):
         """
         if not text or text in self._complete:
             return False
-        head = text + " "
-        i = bisect.bisect_left(self._sentences, head)
-        return i < len(self._sentences) and self._sentences[i].startswith(head)
+        return self._extended(text)
 
     def recognizer(self, grammar: bool) -> Any:
         """A fresh Kaldi recognizer, grammar-limited or open."""
@@ -330,11 +339,13 @@ class _VoskRecognition(Recognition):
             # End of speech: quiet for `wait` by loudness, and the words have stopped
             # changing. In steady noise the gate never goes quiet and Vosk's own rules
             # (about 0.5 s and more of trailing silence) end the utterance instead.
-            wait = self.engine.end_silence
-            if text in self.engine.quick_phrases:
-                wait = min(wait, QUICK_END_SILENCE)
+            # A whole command or sentence that nothing longer begins with is taken as
+            # soon as the person is quiet; anything else also waits for stable words.
+            wait, stable = self.engine.end_silence, STABLE_PARTIAL
+            if text in self.engine.quick_phrases or self.engine.final_sentence(text):
+                wait, stable = min(wait, QUICK_END_SILENCE), 0.0
             quiet = self.time - self.voice.last_loud
-            if quiet >= wait and self.time - self.last_change >= min(wait, STABLE_PARTIAL):
+            if quiet >= wait and self.time - self.last_change >= stable:
                 return events + self._finish(json.loads(self.rec.FinalResult()))
         if self.speaking and self.time - self.utt_start > MAX_UTTERANCE:
             return events + self._finish(json.loads(self.rec.FinalResult()))

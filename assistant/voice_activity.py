@@ -11,30 +11,48 @@ from collections import deque
 
 import numpy as np
 
-FLOOR_WINDOW = 50
-"""Pieces (of ~100 ms) over which the quietest level is the noise floor."""
+FRAME = 0.02
+"""Seconds per loudness frame: the end of speech is known to within this."""
+FLOOR_WINDOW = 250
+"""Frames (5 s) over which the quietest level is the noise floor."""
 RATIO = 2.5
-"""A piece this many times louder than the floor counts as voice..."""
+"""A frame this many times louder than the floor counts as voice..."""
 MARGIN = 150.0
 """...plus this much (int16 RMS), so digital silence does not make every click voice."""
+RELEASE_RATIO = 1.5
+"""Once voice has started, it goes on while frames are this much above the floor...
+(the soft ends of words, "-ing", a trailing breath, are quieter than their starts)"""
+RELEASE_MARGIN = 50.0
+"""...plus this much."""
 
 
 class VoiceActivity:
-    """Tracks the stream time of the last piece of audio loud enough to be speech."""
+    """Tracks the stream time of the last frame of audio loud enough to be speech."""
 
-    def __init__(self) -> None:
+    def __init__(self, rate: int = 16000) -> None:
+        self._frame = max(1, round(rate * FRAME))
+        self._rate = rate
         self._levels: deque[float] = deque(maxlen=FLOOR_WINDOW)
         self.last_loud = float("-inf")
-        """Stream time (s) at the end of the last loud piece."""
+        """Stream time (s) at the end of the last loud frame."""
+        self._voiced = False
 
     def update(self, pcm: bytes, end_time: float) -> bool:
-        """Feed one piece of 16-bit mono audio ending at ``end_time``; True if loud."""
-        samples = np.frombuffer(pcm[: len(pcm) & ~1], dtype="<i2")
+        """Feed 16-bit mono audio ending at stream time ``end_time``; True if any was loud."""
+        samples = np.frombuffer(pcm[: len(pcm) & ~1], dtype="<i2").astype(np.float64)
         if not samples.size:
             return False
-        level = float(np.sqrt(np.mean(samples.astype(np.float64) ** 2)))
-        self._levels.append(level)
-        loud = level > min(self._levels) * RATIO + MARGIN
-        if loud:
-            self.last_loud = end_time
-        return loud
+        start = end_time - samples.size / self._rate
+        loud_any = False
+        for i in range(0, samples.size, self._frame):
+            frame = samples[i : i + self._frame]
+            level = float(np.sqrt(np.mean(frame**2)))
+            self._levels.append(level)
+            floor = min(self._levels)
+            onset = level > floor * RATIO + MARGIN
+            held = self._voiced and level > floor * RELEASE_RATIO + RELEASE_MARGIN
+            self._voiced = onset or held
+            if self._voiced:
+                loud_any = True
+                self.last_loud = start + (i + frame.size) / self._rate
+        return loud_any
