@@ -130,6 +130,7 @@ class App:
             history=store,
             journal=store,
             cue_style=self.settings.cues,
+            keep_journal_audio=self.settings.journal_audio,
         )
 
 

@@ -178,6 +178,17 @@ def save_wav(path: str | os.PathLike[str], audio: Audio) -> None:
         raise AudioFileError(f"{path}: could not write the WAV file ({exc.strerror}).") from None
 
 
+def wav_bytes(audio: Audio) -> bytes:
+    """``audio`` as the bytes of a PCM WAV file."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as w:
+        w.setnchannels(audio.fmt.channels)
+        w.setsampwidth(audio.fmt.width)
+        w.setframerate(audio.fmt.rate)
+        w.writeframes(audio.pcm)
+    return buffer.getvalue()
+
+
 def concat(clips: list[Audio], fmt: AudioFormat) -> Audio:
     """Join clips after converting each to ``fmt``."""
     return Audio(b"".join(convert(c, fmt).pcm for c in clips), fmt)

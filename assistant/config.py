@@ -35,6 +35,8 @@ class Settings:
     """Multiplies every pause and exercise timing (tests and demos)."""
     end_silence: float = 0.4
     """Seconds of quiet after the last word that end an utterance."""
+    journal_audio: bool = False
+    """Keep the recording of journal entries too (off: only the words are kept)."""
     cues: str = "voice"
     """How breaths are marked: ``voice`` (spoken), ``tones`` (soft tones only) or ``both``."""
 

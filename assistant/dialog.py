@@ -17,12 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.audio_format import STT_FORMAT, Audio, wav_bytes
 from assistant.clock import Clock
 from assistant.crisis import CrisisFinding
 from assistant.datafiles import load_yaml, validate
 from assistant.exercises import Exercise, ExerciseLibrary
 from assistant.intents import CONTROLS, FEELINGS, UNKNOWN
-from assistant.journaling import JOURNAL_PAUSE, Draft, JournalBook, spoken_length
+from assistant.journaling import JOURNAL_PAUSE, Draft, JournalBook, ends_entry, spoken_length
 from assistant.matcher import IntentMatcher, Match
 from assistant.output import Output
 from assistant.pacer import CueStyle, ExerciseRunner, State
@@ -201,6 +202,8 @@ class Dialog:
     """Where sessions and distress ratings are kept (None: nothing is kept)."""
     journal: JournalBook | None = None
     """Where journal entries are kept (None: the journal is unavailable)."""
+    keep_journal_audio: bool = False
+    """Keep the recording of journal entries as well as their words (opt-in)."""
     cue_style: str = "voice"
     """How exercises mark breaths: ``voice``, ``tones`` or ``both`` (changeable by voice)."""
 
@@ -241,7 +244,8 @@ class Dialog:
                 match.confidence,
             )
             return Match(match.text, UNKNOWN, 0.0)
-        if match.intent != "crisis":  # crisis words never reach a log, not even at DEBUG
+        # Crisis words and journal entries never reach a log, not even at DEBUG.
+        if match.intent != "crisis" and self.mode is not Mode.JOURNAL:
             log.debug(
                 "heard %r (open %r, runners-up %r) -> %s (%.2f)",
                 transcript.text,
@@ -264,7 +268,7 @@ class Dialog:
             self._during_exercise(match, transcript.text)
             return match
         if self.mode is Mode.JOURNAL:
-            self._journal_heard(match, transcript.open_text or transcript.text)
+            self._journal_heard(match, transcript)
             return match
         if self.mode is Mode.JOURNAL_SAVE and match.intent in ("yes", "no"):
             self._journal_save(match.intent == "yes")
@@ -299,6 +303,11 @@ class Dialog:
                 return match
         self._act(match)
         return match
+
+    def heard_audio(self, pcm: bytes) -> None:
+        """Microphone audio as it arrives (kept only for an opted-in journal entry)."""
+        if self.keep_journal_audio and self.mode is Mode.JOURNAL and self._draft is not None:
+            self._draft.audio.extend(pcm)
 
     def tick(self) -> None:
         """Called now and then by a live loop: ends a journal entry after a long pause."""
@@ -460,13 +469,20 @@ class Dialog:
         self.speaker.wait()
         self._draft.started = self._draft.last_heard = self.clock.now()
 
-    def _journal_heard(self, match: Match, text: str) -> None:
+    def _journal_heard(self, match: Match, transcript: Transcript) -> None:
         draft = self._draft
         assert draft is not None
-        if match.intent == "stop" and match.confidence >= SURE and len(text.split()) <= 3:
+        # The open-vocabulary reading knows the whole language; the grammar reading is
+        # better at Steady's own phrases, so either may say the entry is finished.
+        text = transcript.open_text or transcript.text
+        short = len(text.split()) <= 3
+        if match.intent in ("stop", "goodbye") and match.confidence >= SURE and short:
             self._journal_end()
             return
-        if draft.add(text, self.clock.now()):
+        finished = [t for t in transcript.texts() if ends_entry(t)]
+        if finished:
+            text = text if ends_entry(text) else finished[0]
+        if draft.add(text, self.clock.now()) or finished:
             self._journal_end()
 
     def _journal_end(self) -> None:
@@ -490,7 +506,12 @@ class Dialog:
         draft, self._draft = self._draft, None
         self.mode = Mode.IDLE
         if keep and draft is not None and self.journal is not None:
-            self.journal.add_journal(draft.text, draft.seconds)
+            audio = (
+                wav_bytes(Audio(bytes(draft.audio), STT_FORMAT))
+                if self.keep_journal_audio and draft.audio
+                else None
+            )
+            self.journal.add_journal(draft.text, draft.seconds, audio)
             self._reply("journal_saved")
         else:
             self._reply("journal_discarded")

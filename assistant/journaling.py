@@ -29,6 +29,11 @@ class JournalBook(Protocol):
     def add_journal(self, text: str, seconds: float, audio_wav: bytes | None = None) -> int: ...
 
 
+def ends_entry(text: str) -> bool:
+    """True when ``text`` finishes with a closing phrase ("... and that's all")."""
+    return _DONE.search(normalize(text)) is not None
+
+
 @dataclass
 class Draft:
     """An entry being spoken."""
@@ -36,6 +41,8 @@ class Draft:
     started: float
     last_heard: float
     parts: list[str] = field(default_factory=list)
+    audio: bytearray = field(default_factory=bytearray)
+    """The recording (16 kHz mono), when the person chose to keep recordings."""
 
     def add(self, text: str, now: float) -> bool:
         """Add an utterance; True when it ends the entry (a closing phrase)."""

@@ -99,6 +99,7 @@ def listen(
                 if last is not None:
                     _handle(dialog, tracking, last)
                 break
+            dialog.heard_audio(chunk)
             for event in recognition.accept(chunk):
                 if isinstance(event, Final):
                     _handle(dialog, tracking, event.transcript)
@@ -137,6 +138,7 @@ def run_recording(
             chunk = source.read()
             if chunk is None:
                 break
+            dialog.heard_audio(chunk)
             for event in recognition.accept(chunk):
                 if isinstance(event, Final):
                     heard_any = True
