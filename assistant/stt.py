@@ -19,6 +19,7 @@ import bisect
 import json
 import logging
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,8 @@ IDLE_RESET = 2.0
 IDLE_QUIET = 3.0
 """...provided nothing loud came since the last reset, or not for this many seconds
 (a short word like "stop" may show no partial text before Vosk ends it)."""
+LEAD_IN_PIECES = 5
+"""100 ms pieces of quiet decoded again after an idle reset (see ``_decode_piece``)."""
 STABLE_PARTIAL = 0.2
 """The partial text must have stood this long (Vosk refreshes it every 0.2 s)."""
 HESITATION_WAIT = 1.2
@@ -290,6 +293,7 @@ class _VoskRecognition(Recognition):
         self.last_change = 0.0  # stream time at which the partial text last changed
         self.speaking = False
         self.voice = VoiceActivity()
+        self.recent: deque[bytes] = deque(maxlen=LEAD_IN_PIECES)  # the last 0.5 s of audio
         self.pending: Transcript | None = None  # an unfinished sentence, held for its rest
 
     def accept(self, pcm: bytes) -> list[Event]:
@@ -319,6 +323,7 @@ class _VoskRecognition(Recognition):
             limit = int(MAX_UTTERANCE * 1.2 * STT_FORMAT.bytes_per_second) & ~1
             if len(self.buffer) > limit:
                 del self.buffer[: len(self.buffer) - limit]
+        self.recent.append(piece)
         if self.open is not None:
             self.open.AcceptWaveform(piece)
             if self.pending is not None and not self.speaking:
@@ -343,7 +348,7 @@ class _VoskRecognition(Recognition):
             # soon as the person is quiet; anything else also waits for stable words.
             wait, stable = self.engine.end_silence, STABLE_PARTIAL
             if text in self.engine.quick_phrases or self.engine.final_sentence(text):
-                wait, stable = min(wait, QUICK_END_SILENCE), 0.0
+                wait = min(wait, QUICK_END_SILENCE)
             quiet = self.time - self.voice.last_loud
             if quiet >= wait and self.time - self.last_change >= stable:
                 return events + self._finish(json.loads(self.rec.FinalResult()))
@@ -360,8 +365,14 @@ class _VoskRecognition(Recognition):
         ):
             # Nothing said yet: start afresh. Left alone, Vosk ends an "utterance" after
             # 5 s of silence, and when that lands on the first syllable of speech it
-            # cuts the sentence in two ("i" | "feel anxious").
+            # cuts the sentence in two ("i" | "feel anxious"). The last half second of
+            # quiet is decoded again, so a word that begins right now still has the
+            # lead-in a recognizer needs (without it a short "stop" went unheard).
+            lead_in = b"".join(self.recent)
             self._reset()
+            if self.open is not None:
+                self.open.AcceptWaveform(lead_in)
+            self.rec.AcceptWaveform(lead_in)
         return events
 
     def _reset(self) -> None:

@@ -132,7 +132,7 @@ def headline(results: dict[str, Any]) -> list[list[str]]:
                 "Commands triggered by Steady's own voice (matcher / after echo filter)",
                 "0",
                 f"{len(sv['triggered'])} / {len(sv['after_echo_filter'])}",
-                status(len(sv["triggered"]) == 0),
+                status(len(sv["after_echo_filter"]) == 0),
             ]
         )
     stop = results.get("stop")
@@ -378,7 +378,8 @@ def _pacing(results: dict[str, Any], meta: dict[str, Any]) -> list[str]:
             f"session fed back into the recognizer and matcher: {sv['utterances']} utterances "
             f"heard, {len(sv['triggered'])} understood as something other than `unknown` "
             f"({len(sv['after_echo_filter'])} after the runtime's echo filter). Target 0: "
-            f"{status(len(sv['triggered']) == 0)}."
+            f"{status(len(sv['after_echo_filter']) == 0)} (what the runtime acts on is what "
+            "passes the echo filter; the matcher's own count shows how much the filter does)."
         )
         out.append("")
         if sv["triggered"]:
