@@ -30,9 +30,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TypeVar
 
+from assistant.closing import Closing
 from assistant.crypto import KdfParams, PassphraseNeededError, SealedDataError, Sealer, new_salt
 from assistant.errors import SteadyError, StorageError
 from assistant.paths import ensure_private_dir
@@ -159,7 +159,7 @@ def database_path(data_dir: Path) -> Path:
     return Path(data_dir) / DB_NAME
 
 
-class Store:
+class Store(Closing):
     """The private store; open with :meth:`open`, use as a context manager or :meth:`close`."""
 
     def __init__(
@@ -233,17 +233,6 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- sessions ------------------------------------------------------------------
 

@@ -16,7 +16,6 @@ reached the dialog as two (or more) turns.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import statistics
 import time
@@ -35,6 +34,7 @@ from assistant.config import Settings
 from assistant.runtime import listen
 from assistant.stt import Event, Final, Recognition, SpeechToText, Transcript
 from assistant.understand import build_stt
+from bench.emit import emit_json
 from bench.voices import DEFAULT_CACHE, Voice, available_voices, load_render
 
 REQUESTS: tuple[tuple[str, ...], ...] = (
@@ -218,11 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     result = summary(measure(args.quick, args.cache, count=args.count))
-    text = json.dumps(result, indent=2)
-    if args.json is not None:
-        args.json.write_text(text, encoding="utf-8")
-    else:
-        print(text)
+    emit_json(result, args.json)
     return 0
 
 

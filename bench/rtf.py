@@ -10,7 +10,6 @@ reported too (it includes waiting for a busy core).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from collections.abc import Sequence
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from assistant.audio_format import Audio, load_wav
 from assistant.understand import build_matcher, build_stt
+from bench.emit import emit_json
 from bench.wer import load_corpus
 
 TARGET = 0.15
@@ -82,11 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result: dict[str, object] = {"cpu": cpu}
     for mode in args.modes.split(","):
         result[mode] = measure(audio, mode)
-    text = json.dumps(result, indent=2)
-    if args.json is not None:
-        args.json.write_text(text, encoding="utf-8")
-    else:
-        print(text)
+    emit_json(result, args.json)
     return 0
 
 
