@@ -393,6 +393,23 @@ def _decode_task(task: _Task) -> Trial:
     return _decode(state.stt, state.matcher, item, voice, Path(path), condition, seed, state.babble)
 
 
+def in_condition(
+    speech: Audio,
+    text: str,
+    condition: Condition,
+    rng_seed: int,
+    babble_pool: Sequence[tuple[str, Audio]],
+) -> Audio:
+    """``speech`` (saying ``text``) padded with silence, or mixed with the condition's
+    noise; babble is made from the other phrases only."""
+    if condition.noise is None or condition.snr is None:
+        return pad_silence(speech)
+    rng = np.random.default_rng(rng_seed)
+    n = len(speech.pcm) // 2 + 2 * round(DEFAULT_PAD * RATE)
+    others = [clip for other, clip in babble_pool if other != text]
+    return mix(speech, make_noise(condition.noise, n, rng, others), condition.snr)
+
+
 def _decode(
     stt: SpeechToText,
     matcher: IntentMatcher,
@@ -404,13 +421,8 @@ def _decode(
     babble_pool: Sequence[tuple[str, Audio]],
 ) -> Trial:
     """Decode ``item`` as spoken by ``voice`` (render at ``path``) in ``condition``."""
-    speech = load_wav(path)
-    audio = pad_silence(speech)
-    if condition.noise is not None and condition.snr is not None:
-        rng = np.random.default_rng(_seed(seed, item.set, item.text, voice, condition.name))
-        n = len(speech.pcm) // 2 + 2 * round(DEFAULT_PAD * RATE)
-        others = [clip for text, clip in babble_pool if text != item.text]
-        audio = mix(speech, make_noise(condition.noise, n, rng, others), condition.snr)
+    rng_seed = _seed(seed, item.set, item.text, voice, condition.name)
+    audio = in_condition(load_wav(path), item.text, condition, rng_seed, babble_pool)
     start = time.monotonic()
     cpu_start = time.process_time()
     transcript, match = understand_audio(stt, matcher, audio)

@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from assistant.audio_format import Audio, load_wav
 from assistant.matcher import IntentMatcher
 from assistant.stt import VoskSpeechToText
@@ -40,10 +38,10 @@ from bench.accuracy import (
     Item,
     _other_phrases,
     _seed,
+    in_condition,
     load_items,
 )
 from bench.baselines import FuzzyBaseline, keyword_intent
-from bench.noise import DEFAULT_PAD, RATE, make_noise, mix, pad_silence
 from bench.voices import Voice, render_all
 
 SYSTEMS = ("steady", "keywords", "extractone")
@@ -138,13 +136,8 @@ def _run_task(task: _Task) -> Trial:
     state = _worker
     if state is None:
         raise RuntimeError("worker not initialised")
-    speech = load_wav(Path(path))
-    audio = pad_silence(speech)
-    if condition.noise is not None and condition.snr is not None:
-        rng = np.random.default_rng(_seed(seed, item.text, voice, condition.name))
-        n = len(speech.pcm) // 2 + 2 * round(DEFAULT_PAD * RATE)
-        others = [clip for text, clip in state.babble if text != item.text]
-        audio = mix(speech, make_noise(condition.noise, n, rng, others), condition.snr)
+    rng_seed = _seed(seed, item.text, voice, condition.name)
+    audio = in_condition(load_wav(Path(path)), item.text, condition, rng_seed, state.babble)
     cpu = time.process_time()
     transcript, match = understand_audio(state.stt, state.matcher, audio)
     open_text = transcript.open_text if transcript.open_text is not None else transcript.text
