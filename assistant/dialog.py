@@ -383,13 +383,13 @@ class Dialog:
         suggestion = self.suggestions.get(feeling)
         ack = self.replies.get(f"acknowledge.{feeling}")
         self._mood = feeling
-        self._before = read_rating("", match.slots) if "rating" in match.slots else None
+        self._before = read_rating("", match.slots)
         self._session = self._log_start(feeling, self._before)
         if suggestion is None or not suggestion.offer:
             self._say(ack)
             return
         if suggestion.start or feeling in _NO_RATING_FIRST:
-            first = self.library.get(*suggestion.offer[0].split(":", 1))
+            first = self.library.get(suggestion.offer[0])
             if not first.intro:  # an exercise with its own opening words acknowledges it
                 self._say(ack)
             self._start(suggestion.offer[0], match, announce=False)
@@ -521,9 +521,18 @@ class Dialog:
             return None
         return self.history.start_session(feeling, before)
 
-    def _log_update(self, **fields: object) -> None:
+    def _log_update(
+        self,
+        *,
+        exercise: str | None = None,
+        minutes: float | None = None,
+        before: int | None = None,
+        after: int | None = None,
+    ) -> None:
         if self.history is not None and self._session is not None:
-            self.history.update_session(self._session, **fields)  # type: ignore[arg-type]
+            self.history.update_session(
+                self._session, exercise=exercise, minutes=minutes, before=before, after=after
+            )
 
     def _breathing_choice(self, text: str) -> str:
         words = normalize(text)
@@ -539,12 +548,12 @@ class Dialog:
         return "resonance"
 
     def _name(self, exercise_id: str) -> str:
-        return self.library.get(*exercise_id.split(":", 1)).name
+        return self.library.get(exercise_id).name
 
     def _start(self, exercise_id: str, match: Match, announce: bool = True) -> None:
         if self.runner is not None and self.runner.active:
             self.runner.stop()
-        exercise: Exercise = self.library.get(*exercise_id.split(":", 1))
+        exercise: Exercise = self.library.get(exercise_id)
         minutes = match.slots.get("duration")
         self.mode = Mode.EXERCISE
         self._offers = []

@@ -91,10 +91,9 @@ def personal_choice(log: SessionLog, feeling: str, allowed: Sequence[str]) -> st
     """
     if log.rated_count(feeling) < PERSONAL_AFTER:
         return None
-    allowed_ids = {a.split(":", 1)[0]: a for a in allowed}
+    allowed_ids = {a.split(":", 1)[0] for a in allowed}  # a variant counts as its exercise
     for stat in log.tool_stats(feeling):
-        base = stat.exercise.split(":", 1)[0]
-        if stat.mean_drop > 0 and base in allowed_ids:
+        if stat.mean_drop > 0 and stat.exercise.split(":", 1)[0] in allowed_ids:
             return stat.exercise
     return None
 
