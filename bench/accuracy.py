@@ -57,7 +57,14 @@ from bench.voices import DEFAULT_CACHE, Voice, available_voices, render_all
 log = logging.getLogger(__name__)
 
 PHRASES_DIR = Path(__file__).resolve().parent / "phrases"
-SET_FILES = {"heldout": "heldout_en.yaml", "tune": "tune_en.yaml"}
+SET_FILES = {
+    "heldout": "heldout_en.yaml",
+    "tune": "tune_en.yaml",
+    "dev": "dev_en.yaml",
+    "crisis-dev": "crisis_dev_en.yaml",
+}
+REPORTED_SETS = ("heldout", "tune")
+"""The sets ``--set both`` measures; the development sets are for design work."""
 """Phrase sets by name, in report order."""
 
 CRISIS = "crisis"
@@ -141,6 +148,8 @@ class Trial:
     """Wall time of the decode and match."""
     cpu_seconds: float
     """CPU time of the same (not inflated by other load on the machine)."""
+    alternatives: tuple[str, ...] = ()
+    """The recognizers' runner-up readings (the crisis check sees them too)."""
 
     @property
     def correct(self) -> bool:
@@ -182,6 +191,8 @@ def load_items(set_name: str, path: Path) -> list[Item]:
     for category, texts in crisis.items():
         add("crisis", CRISIS, str(category), _strings(texts, f"{path}: crisis.{category}"))
     add("figurative", "-", "figurative", _strings(data.get("figurative"), f"{path}: figurative"))
+    # The crisis development set calls its look-alikes "hard negatives": same test.
+    add("figurative", "-", "figurative", _strings(data.get("hard_negatives"), f"{path}: hard"))
     return items
 
 
@@ -245,7 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m bench.accuracy",
         description="Measure Steady's intent accuracy through Vosk on synthetic speech in noise.",
     )
-    parser.add_argument("--set", choices=["heldout", "tune", "both"], default="both")
+    parser.add_argument(
+        "--set",
+        choices=[*SET_FILES, "both"],
+        default="both",
+        help="phrase set: heldout, tune, both of them (default), or a development set",
+    )
     parser.add_argument(
         "--voices", type=int, default=None, help="size of the voice pool (default: all available)"
     )
@@ -444,6 +460,7 @@ def _decode(
         heard_unknown=transcript.heard_unknown,
         seconds=round(time.monotonic() - start, 3),
         cpu_seconds=round(cpu, 3),
+        alternatives=transcript.alternatives,
     )
 
 
@@ -534,7 +551,7 @@ def run(args: argparse.Namespace | Sequence[str] | None = None) -> dict[str, Any
     when = datetime.now(timezone.utc)
     notes: list[str] = []
 
-    sets = list(SET_FILES) if args.set == "both" else [args.set]
+    sets = list(REPORTED_SETS) if args.set == "both" else [args.set]
     items: list[Item] = []
     for name in sets:
         path = args.phrases / SET_FILES[name]
