@@ -29,6 +29,8 @@ class CrisisFinding:
     """One of :data:`CATEGORIES`."""
     negated: bool
     """True when every match sits inside a negated statement ("i'm not suicidal but")."""
+    unsure: bool = False
+    """True when only a near miss of the words was heard (the recognizer may have erred)."""
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,10 @@ class CrisisDetector:
         figurative: list[re.Pattern[str]],
     ) -> None:
         self._rules = rules
-        self._negated = negated
-        self._figurative = figurative
+        self.negated = negated
+        """Rules that mark a statement as negated ("i'm not suicidal but")."""
+        self.figurative = figurative
+        """Rules for figurative speech ("this traffic is killing me")."""
 
     @classmethod
     def from_yaml(cls, path: Path) -> CrisisDetector:
@@ -78,8 +82,8 @@ class CrisisDetector:
         norm = normalize(text)
         if not norm:
             return None
-        fig_spans = [m.span() for f in self._figurative for m in f.finditer(norm)]
-        neg_spans = [m.span() for n in self._negated for m in n.finditer(norm)]
+        fig_spans = [m.span() for f in self.figurative for m in f.finditer(norm)]
+        neg_spans = [m.span() for n in self.negated for m in n.finditer(norm)]
         plain: str | None = None
         softened: str | None = None
         for rule in self._rules:

@@ -21,6 +21,7 @@ from pathlib import Path
 from rapidfuzz import fuzz, process
 
 from assistant.crisis import CrisisDetector, CrisisFinding
+from assistant.crisis_net import CrisisNet, load_net
 from assistant.intents import UNKNOWN, IntentSet
 from assistant.numbers import Span, find_duration, find_rating, words_of
 from assistant.text import normalize
@@ -107,9 +108,11 @@ class IntentMatcher:
         confirm: float = CONFIRM,
         agree: float = AGREE,
         agree_share: float = AGREE_SHARE,
+        net: CrisisNet | None = None,
     ) -> None:
         self.intents = intents
         self.crisis = crisis
+        self.net = net
         self.accept = accept
         self.confirm = confirm
         self.agree = agree
@@ -147,8 +150,19 @@ class IntentMatcher:
     def from_data(cls, folder: Path, language: str = "en") -> IntentMatcher:
         """Load sentences and crisis rules from the bundled data folder."""
         intents = IntentSet.from_dir(folder / "sentences" / language, language)
-        crisis = CrisisDetector.from_yaml(folder / "safety" / language / "crisis.yaml")
-        return cls(intents, crisis)
+        rules = folder / "safety" / language / "crisis.yaml"
+        crisis = CrisisDetector.from_yaml(rules)
+        return cls(intents, crisis, net=load_net(rules, crisis))
+
+    def heard_crisis(self, readings: Iterable[str]) -> CrisisFinding | None:
+        """The crisis check for recognised speech: the rules over every reading, then
+        the net, which forgives a few misheard letters (its findings are ``unsure``)."""
+        texts = [t for t in readings if t]
+        for text in texts:
+            finding = self.crisis.check(text)
+            if finding is not None:
+                return finding
+        return self.net.check(texts) if self.net is not None else None
 
     def evidence(self, query: str) -> dict[str, float]:
         """For each intent, the share of the telling words in ``query`` that point to it.

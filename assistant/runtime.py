@@ -114,7 +114,7 @@ def _handle(dialog: Dialog, tracking: TrackingOutput, transcript: Transcript) ->
     recent = tracking.recent(ECHO_WINDOW)
     # A crisis statement is only ever dropped as an echo when it is plainly Steady's
     # own sentence; the looser fragment rules are for commands.
-    crisis = any(dialog.matcher.crisis.check(t) is not None for t in transcript.texts())
+    crisis = dialog.matcher.heard_crisis(transcript.texts()) is not None
     strict = not crisis and (tracking.speaking or dialog.mode is Mode.EXERCISE)
     if is_echo(transcript, recent, strict=strict):
         log.debug("ignored my own voice: %r", transcript.text)

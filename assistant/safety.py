@@ -77,7 +77,8 @@ def crisis_reply(
             replies.get("crisis_emergency", emergency=spell_number(locale.emergency)),
             replies.get("crisis_offer"),
         ]
-    out = [replies.get("crisis_open"), replies.get("crisis_robot")]
+    opening = "crisis_open_unsure" if finding.unsure else "crisis_open"
+    out = [replies.get(opening), replies.get("crisis_robot")]
     out.extend(resource_lines(locale, replies, contacts))
     out.append(replies.get("crisis_trusted"))
     out.append(replies.get("crisis_emergency", emergency=spell_number(locale.emergency)))

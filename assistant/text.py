@@ -24,7 +24,7 @@ _CONTRACTIONS = {
     "shouldn't": "should not", "haven't": "have not", "hasn't": "has not",
     "gonna": "going to", "wanna": "want to", "gotta": "got to", "kinda": "kind of",
     "sorta": "sort of", "okay": "ok", "o k": "ok", "alright": "all right",
-    "my self": "myself", "to night": "tonight", "to day": "today",
+    "my self": "myself", "good bye": "goodbye", "to night": "tonight", "to day": "today",
 }  # fmt: skip
 _PATTERN = re.compile(
     r"\b(" + "|".join(re.escape(k) for k in sorted(_CONTRACTIONS, key=len, reverse=True)) + r")\b"

@@ -27,6 +27,9 @@ EXTRA_VOCABULARY = (
 
 SUPPORT_MIN = 0.55
 """The other reading must match the chosen intent at least this well (else: "did you mean")."""
+AGREED_MIN = 0.72
+"""Mean score at which two readings' shared guess is taken without asking (chosen on
+the tuning and development sets: +31 right, -5 wrong of 1,052 decodes)."""
 RUNNER_UP_MIN = 0.9
 """A runner-up reading of the recognizer decides only when matched this clearly."""
 SAMPLE_RATINGS = ("three", "five", "six", "seven", "eight", "nine", "ten")
@@ -92,10 +95,9 @@ def match_transcript(
     wins (a known intent over ``unknown``).
     """
     readings = transcript.texts()
-    for text in readings:
-        finding = matcher.crisis.check(text)
-        if finding is not None:
-            return Match(transcript.text or text, "crisis", 1.0, crisis=finding)
+    finding = matcher.heard_crisis(readings)
+    if finding is not None:
+        return Match(transcript.text or readings[0], "crisis", 1.0, crisis=finding)
     if not readings:
         return matcher.match("", prefer)
     primary = [t for t in (transcript.text, transcript.open_text) if t]
@@ -109,15 +111,41 @@ def match_transcript(
         ]
         if not known:
             pool = [m for _, m in matches] or [matcher.match("", prefer)]
+            agreed = _agreed_guess([m for _, m in matches])
+            if agreed is not None:
+                return agreed
             return max(pool, key=lambda m: m.confidence)
     text, best = max(known, key=lambda tm: tm[1].confidence)
     others = [t for t in primary if t != text]
     # The grammar reading fits any speech to Steady's sentences; when the other reading
     # does not resemble the chosen intent at all, ask rather than act.
-    disputed = others and all(m.intent != best.intent for t, m in matches if t != text)
+    # An exact example heard by the open pass needs no second opinion: that pass is not
+    # pulled towards Steady's sentences.
+    exact_open = text == transcript.open_text and best.confidence >= 1.0
+    disputed = (
+        not exact_open and others and all(m.intent != best.intent for t, m in matches if t != text)
+    )
     if disputed and matcher.support(others[0], best.intent) < SUPPORT_MIN:
         return Match(best.text, UNKNOWN, best.confidence, best.slots, guess=best.intent)
     return best
+
+
+def _agreed_guess(matches: list[Match]) -> Match | None:
+    """Two independent readings that each half-match the same intent: taken.
+
+    The grammar and open passes mishear differently; when both land near the same
+    intent (each at least a "did you mean"), the agreement is the evidence.
+    """
+    if len(matches) < 2:
+        return None
+    guesses = {m.guess for m in matches}
+    if len(guesses) != 1 or None in guesses:
+        return None
+    if sum(m.confidence for m in matches) / len(matches) < AGREED_MIN:
+        return None
+    best = max(matches, key=lambda m: m.confidence)
+    intent = best.guess or UNKNOWN
+    return Match(best.text, intent, best.confidence, best.slots, matched=best.matched)
 
 
 def understand_audio(

@@ -1,0 +1,105 @@
+"""The crisis net for heard speech: a misheard crisis statement still gets the crisis
+reply (opening with "I may have heard you wrong"), while look-alike everyday speech and
+figurative speech do not; and the matcher's use of two readings that agree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.crisis_net import build_cues, load_net
+from assistant.errors import DataFileError
+from assistant.matcher import IntentMatcher
+from assistant.paths import intents_dir
+from assistant.replies import Replies
+from assistant.safety import Locale, crisis_reply
+from assistant.stt import Transcript
+from assistant.understand import match_transcript
+
+# Recognizer-style mishearings of crisis statements (written for this test: each keeps
+# the shape of the statement with a letter or two wrong, the way Vosk errs).
+MISHEARD = [
+    ("i swallowed way too many bills", "i swallowed way too many bills at once"),
+    ("i've been hurting my shelf again", "i've been hurting myself again"),
+    ("i keep thinking about killing my self", "i keep thinking about kidding myself"),
+    ("everyone would be better off without be", "everyone would be better off without me"),
+    ("i'm saving up my bills for the weekend", "i am saving up my pills for the weekend"),
+]
+
+LOOK_ALIKES = [
+    "this traffic is killing me",
+    "my feet are killing me",
+    "i want to try the four seven eight breathing",
+    "i want to do a ten minute body scan",
+    "i just want to scream",
+    "i paid all my bills on time",
+    "i have too many bills to pay",
+    "i'm saving up for a new bike",
+    "i keep thinking about my grandmother",
+    "i'm hurting all over after the gym",
+    "i wrote a note to remind myself to buy milk",
+]
+
+
+@pytest.mark.parametrize(("grammar", "open_text"), MISHEARD)
+def test_a_misheard_crisis_statement_still_gets_the_crisis_reply(
+    matcher: IntentMatcher, grammar: str, open_text: str
+) -> None:
+    match = match_transcript(matcher, Transcript(grammar, open_text=open_text))
+    assert match.intent == "crisis"
+    assert match.crisis is not None
+
+
+def test_net_findings_are_marked_unsure(matcher: IntentMatcher) -> None:
+    match = match_transcript(matcher, Transcript("i swallowed way too many bills"))
+    assert match.crisis is not None and match.crisis.unsure
+    exact = match_transcript(matcher, Transcript("i swallowed way too many pills"))
+    assert exact.crisis is not None and not exact.crisis.unsure
+
+
+@pytest.mark.parametrize("text", LOOK_ALIKES)
+def test_look_alikes_are_not_a_crisis(matcher: IntentMatcher, text: str) -> None:
+    assert match_transcript(matcher, Transcript(text, open_text=text)).intent != "crisis"
+
+
+def test_a_cue_needs_its_telling_words(matcher: IntentMatcher) -> None:
+    assert matcher.net is not None
+    # "killing me" is close in letters to "killing myself" but lacks the telling word.
+    assert matcher.net.check(["they are killing me with this homework"]) is None
+    assert matcher.net.check(["i keep thinking about killing my shelf"]) is not None
+
+
+def test_unsure_reply_says_it_may_have_misheard(matcher: IntentMatcher) -> None:
+    folder = intents_dir()
+    replies = Replies.from_yaml(folder / "replies" / "en" / "replies.yaml")
+    locale = Locale.load(folder / "locales", "US")
+    match = match_transcript(matcher, Transcript("i swallowed way too many bills"))
+    assert match.crisis is not None
+    lines = crisis_reply(match.crisis, locale, replies, [])
+    assert "heard you wrong" in lines[0]
+    assert any("988" in line or "nine eight eight" in line for line in lines)
+
+
+def test_short_or_unknown_cues_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(DataFileError, match="shorter"):
+        build_cues({"explicit": ["die now"]}, tmp_path)
+    with pytest.raises(DataFileError, match="not one of"):
+        build_cues({"nonsense": ["kill myself please"]}, tmp_path)
+
+
+def test_a_rules_file_without_a_net_has_none(tmp_path: Path, matcher: IntentMatcher) -> None:
+    path = tmp_path / "crisis.yaml"
+    path.write_text('language: en\ncategories:\n  explicit:\n    - "\\\\bsuicide\\\\b"\n')
+    assert load_net(path, matcher.crisis) is None
+
+
+def test_two_readings_that_half_match_the_same_intent_agree(matcher: IntentMatcher) -> None:
+    # Neither reading alone is sure enough; together they point to the same intent.
+    match = match_transcript(matcher, Transcript("slow it", open_text="slow it"))
+    assert match.intent == "slower"
+
+
+def test_an_exact_open_reading_beats_a_garbled_grammar_reading(matcher: IntentMatcher) -> None:
+    match = match_transcript(matcher, Transcript("way too sec", open_text="wait a sec"))
+    assert match.intent == "pause"
