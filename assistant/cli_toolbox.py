@@ -205,8 +205,14 @@ def format_history(sessions: list[SessionRecord]) -> str:
 
 def plot_png(sessions: list[SessionRecord]) -> bytes:
     """A PNG chart of the before and after ratings over time (matplotlib, Agg)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise UsageError(
+            "Charts need matplotlib, which is optional: "
+            "pip install 'steady-voice[plot]' (or use history --json)."
+        ) from None
 
     fig = Figure(figsize=(8, 4), dpi=100)
     FigureCanvasAgg(fig)

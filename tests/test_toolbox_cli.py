@@ -140,6 +140,18 @@ def test_history_plot_into_a_missing_folder_is_one_line(
     assert "x.png" in one_line(err)
 
 
+def test_history_plot_without_matplotlib_is_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    png = tmp_path / "chart.png"
+    code, _, err = run(capsys, seeded(tmp_path / "home"), "history", "--plot", str(png))
+    assert code != 0 and not png.exists()
+    assert "steady-voice[plot]" in one_line(err)
+
+
 # -- journal ---------------------------------------------------------------------------
 
 
