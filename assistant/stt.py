@@ -151,6 +151,26 @@ def _import_vosk() -> Any:
     return vosk
 
 
+MIN_ADDRESS_SPACE = 2 * 1024**3
+"""Virtual memory Vosk needs to load a model and run its threads (peak ~1.7 GB for the
+small English model; resident memory is far less, ~250 MB). Under a lower ``ulimit -v``
+the Kaldi loader hangs instead of failing, so Steady checks first."""
+
+
+def check_address_space(need: int = MIN_ADDRESS_SPACE) -> None:
+    """Refuse early, in one sentence, when ``ulimit -v`` is too low to load a model."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY and soft < need:
+        raise ModelError(
+            f"The speech model needs about {need // 1024**2} MB of address space, but this "
+            f"process is limited to {soft // 1024**2} MB (ulimit -v); raise the limit."
+        )
+
+
 OPEN_PASS_MODES = ("always", "fallback", "never")
 ALTERNATIVES = 3
 """How many readings each recognizer returns per utterance (its n-best list)."""
@@ -192,6 +212,7 @@ class VoskSpeechToText(SpeechToText):
         vosk = _import_vosk()
         self._vosk = vosk
         self.model_path = model_path
+        check_address_space()
         try:
             self.model = vosk.Model(str(model_path))
         except Exception as exc:  # the binding raises a bare Exception on failure

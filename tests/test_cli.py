@@ -111,6 +111,21 @@ def test_missing_model(tmp_path: Path) -> None:
     assert "steady models fetch" in line
 
 
+def test_too_little_memory_is_one_line_not_a_hang(tmp_path: Path) -> None:
+    # Under `ulimit -v 1G` the Kaldi loader would hang; Steady refuses at once instead.
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1024**3, 1024**3))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "assistant", "recognize", str(ROOT / "audio" / "chime.wav")],
+        capture_output=True, text=True, timeout=60, cwd=ROOT, preexec_fn=limit,
+    )  # fmt: skip
+    line = one_clear_line(result)
+    assert "ulimit" in line and result.returncode == 3
+
+
 def test_no_audio_device(tmp_path: Path) -> None:
     # No PulseAudio server to reach and no sound card: PortAudio finds no microphone.
     env = {"PULSE_SERVER": "unix:/nonexistent"}
