@@ -121,3 +121,10 @@ def test_broken_rule_names_file_and_field(tmp_path: Path) -> None:
     bad.write_text('language: en\ncategories:\n  explicit: ["(unclosed"]\n')
     with pytest.raises(DataFileError, match=r"crisis.yaml: categories.explicit\[0\]"):
         CrisisDetector.from_yaml(bad)
+
+
+def test_every_crisis_example_sentence_is_flagged(matcher: IntentMatcher) -> None:
+    # The crisis sentences teach the recognizer's grammar how crisis speech sounds; a
+    # sentence there that the rules would not flag would teach it the wrong thing.
+    missed = [s for s in matcher.intents.intents["crisis"].sentences if not matcher.crisis.check(s)]
+    assert not missed, missed[:10]
