@@ -162,5 +162,7 @@ def build_cues(data: dict[str, list[str]], path: Path | str = "net") -> list[Cue
                     f"{path}: net cue {phrase!r} is shorter than {MIN_CUE_LETTERS} letters."
                 )
             telling = tuple(w for w in text.split() if w not in FUNCTION_WORDS)
+            if not telling:
+                raise DataFileError(f"{path}: net cue {phrase!r} has no telling word.")
             out.append(Cue(category, text, len(text.split()), telling))
     return out

@@ -84,6 +84,8 @@ def test_unsure_reply_says_it_may_have_misheard(matcher: IntentMatcher) -> None:
 def test_short_or_unknown_cues_are_refused(tmp_path: Path) -> None:
     with pytest.raises(DataFileError, match="shorter"):
         build_cues({"explicit": ["die now"]}, tmp_path)
+    with pytest.raises(DataFileError, match="telling"):
+        build_cues({"explicit": ["and it is all of this"]}, tmp_path)
     with pytest.raises(DataFileError, match="not one of"):
         build_cues({"nonsense": ["kill myself please"]}, tmp_path)
 
