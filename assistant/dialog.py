@@ -493,7 +493,7 @@ class Dialog:
             self.mode = Mode.IDLE
             self._reply("journal_empty")
             return
-        finding = self.matcher.crisis.check(draft.text)
+        finding = self.matcher.heard_crisis([draft.text])
         if finding is not None:
             # Something in the entry as a whole calls for the crisis reply first.
             self._draft = None
