@@ -409,8 +409,9 @@ def _pi(p: dict[str, Any], results: dict[str, Any]) -> list[str]:
     out.append(
         f"The latency and RTF measurements again, each as its own process pinned to one core "
         f"(`taskset -c 0`) with its address space capped at {p['address_space'] / 1024**3:.0f} "
-        "GiB (`prlimit --as`; no cgroup is available here). A cap of 1 GiB or less makes the "
-        "Vosk model load hang instead of failing, so 2 GiB (a 2 GB Pi 4) is used."
+        "GiB (`prlimit --as`; no cgroup is available here). Loading the Vosk model takes "
+        "about 1.7 GB of address space (far less resident memory); under a lower cap Steady "
+        "refuses in one line, so 2 GiB (a 2 GB Pi 4) is used."
     )
     out.append("")
     lat, r = p.get("latency", {}), p.get("rtf", {})
