@@ -146,8 +146,8 @@ class IntentMatcher:
                     self._exact[norm] = intent.name
                     sentences.append(norm)
                     owners.append(intent.name)
-        # Sorted by word count, so the examples short enough for the containment score
-        # (see _scorer) are one slice.
+        # Sorted by word count, so the examples the containment score applies to (see
+        # _hits) are one slice.
         order = sorted(range(len(sentences)), key=lambda i: sentences[i].count(" "))
         self._sentences = [sentences[i] for i in order]
         self._owners = [owners[i] for i in order]
@@ -268,11 +268,21 @@ class IntentMatcher:
         return [(name, sc, sent) for name, (sc, sent) in ranked]
 
     def _hits(self, query: str, limit: int = 60) -> list[tuple[str, float, int]]:
-        """The best-scoring examples for ``query`` by :func:`_scorer`, computed with
-        rapidfuzz's C scorers: the whole-sentence ratio over every example, the
-        containment score over the examples it applies to, merged. Same result as
-        scoring each example with ``_scorer`` (an example in the merged top ``limit``
-        is in the top ``limit`` of one of the two lists), at a fraction of the cost."""
+        """The best-scoring examples for ``query``: character-level similarity that
+        forgives extra words around a known phrase.
+
+        ``ratio`` rewards near-identical sentences despite misheard letters. When an
+        example of three or more words is contained in what was said ("i feel so anxious
+        about work and everything" holds "i feel anxious"), ``token_set_ratio`` lets it
+        count, slightly discounted. One- and two-word examples must match on their own,
+        and so must an utterance shorter than the example: token_set_ratio is symmetric
+        and would also give 100 to a fragment of the example ("feel" in "i feel so
+        angry"), so a single shared word could decide the intent. Chosen on the tuning
+        set (docs/accuracy.md).
+
+        Each example's score is the better of the two. Both come from rapidfuzz's C
+        scorers, one list each, merged: an example in the merged top ``limit`` is in
+        the top ``limit`` of one of the two lists."""
         best: dict[int, float] = {}
         for _, score, idx in process.extract(
             query, self._sentences, scorer=fuzz.ratio, limit=limit, score_cutoff=CUTOFF
@@ -292,23 +302,3 @@ class IntentMatcher:
                 best[i] = max(best.get(i, 0.0), score * CONTAINED_WEIGHT)
         ranked = sorted(best.items(), key=lambda kv: kv[1], reverse=True)[:limit]
         return [(self._sentences[i], score, i) for i, score in ranked if score >= CUTOFF]
-
-
-def _scorer(query: str, choice: str, *, score_cutoff: float | None = None, **_: object) -> float:
-    """Character-level similarity that forgives extra words around a known phrase.
-
-    ``ratio`` rewards near-identical sentences despite misheard letters. When an example
-    of three or more words is contained in what was said ("i feel so anxious about work
-    and everything" holds "i feel anxious"), ``token_set_ratio`` lets it count, slightly
-    discounted; one- and two-word examples must match on their own, and so must an
-    utterance shorter than the example, so a single shared word cannot decide the
-    intent. Chosen on the tuning set (docs/accuracy.md).
-    """
-    full = fuzz.ratio(query, choice)
-    words = choice.count(" ") + 1
-    # token_set_ratio is symmetric: it also gives 100 when what was said is a fragment
-    # of the example ("feel" in "i feel so angry"). Only the example held in the
-    # utterance counts, so the utterance must be at least as long as the example.
-    if words >= CONTAINED_MIN_WORDS and query.count(" ") + 1 >= words:
-        return max(full, fuzz.token_set_ratio(query, choice) * CONTAINED_WEIGHT)
-    return full
