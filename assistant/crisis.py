@@ -58,6 +58,11 @@ class CrisisDetector:
     def from_yaml(cls, path: Path) -> CrisisDetector:
         data = load_yaml(path)
         validate(data, "crisis", path)
+        return cls.from_data(data, path)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any], path: Path) -> CrisisDetector:
+        """The rules from a crisis file already read and checked against its schema."""
         cats = require(data, "categories", dict, path)
         rules: list[_Rule] = []
         for cat, patterns in cats.items():

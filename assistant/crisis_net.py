@@ -136,16 +136,16 @@ def _telling_heard(cue: Cue, window: Sequence[str]) -> bool:
     return missed == 0 or (missed == 1 and len(cue.telling) >= 3)
 
 
-def load_net(path: Path, detector: CrisisDetector) -> CrisisNet | None:
-    """The net in the crisis rules file (key ``net``), sharing the detector's
-    figurative and negated rules; None when the file has no net."""
+def load_crisis(path: Path) -> tuple[CrisisDetector, CrisisNet | None]:
+    """The crisis rules and their net, from one read of the rules file."""
     data = load_yaml(path)
     validate(data, "crisis", path)
+    detector = CrisisDetector.from_data(data, path)
     net = data.get("net")
     if not net:
-        return None
+        return detector, None
     cues = build_cues(net["cues"], path)
-    return CrisisNet(cues, detector.figurative, detector.negated, float(net["threshold"]))
+    return detector, CrisisNet(cues, detector.figurative, detector.negated, float(net["threshold"]))
 
 
 def build_cues(data: dict[str, list[str]], path: Path | str = "net") -> list[Cue]:

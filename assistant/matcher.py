@@ -22,7 +22,7 @@ from pathlib import Path
 from rapidfuzz import fuzz, process
 
 from assistant.crisis import CrisisDetector, CrisisFinding
-from assistant.crisis_net import CrisisNet, load_net
+from assistant.crisis_net import CrisisNet, load_crisis
 from assistant.intents import UNKNOWN, IntentSet
 from assistant.numbers import Span, find_duration, find_rating, words_of
 from assistant.text import normalize
@@ -166,9 +166,8 @@ class IntentMatcher:
     def from_data(cls, folder: Path, language: str = "en") -> IntentMatcher:
         """Load sentences and crisis rules from the bundled data folder."""
         intents = IntentSet.from_dir(folder / "sentences" / language, language)
-        rules = folder / "safety" / language / "crisis.yaml"
-        crisis = CrisisDetector.from_yaml(rules)
-        return cls(intents, crisis, net=load_net(rules, crisis))
+        crisis, net = load_crisis(folder / "safety" / language / "crisis.yaml")
+        return cls(intents, crisis, net=net)
 
     def heard_crisis(self, readings: Iterable[str]) -> CrisisFinding | None:
         """The crisis check for recognised speech: the rules over every reading, then

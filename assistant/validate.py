@@ -15,7 +15,7 @@ from assistant.paths import intents_dir
 
 def validate_all() -> list[str]:
     """One line per file checked."""
-    from assistant.crisis import CrisisDetector
+    from assistant.crisis_net import load_crisis
     from assistant.dialog import load_suggestions
     from assistant.exercises import ExerciseLibrary
     from assistant.intents import IntentSet
@@ -31,7 +31,7 @@ def validate_all() -> list[str]:
         report.append(f"sentences/{lang}: {len(intents.intents)} intents, {count} sentences")
         Replies.from_yaml(root / "replies" / lang / "replies.yaml")
         report.append(f"replies/{lang}: ok")
-        CrisisDetector.from_yaml(root / "safety" / lang / "crisis.yaml")
+        load_crisis(root / "safety" / lang / "crisis.yaml")
         report.append(f"safety/{lang}/crisis.yaml: ok")
     library = ExerciseLibrary.load(root / "exercises")
     report.append(f"exercises: {', '.join(sorted(library.exercises))}")
