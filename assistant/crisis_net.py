@@ -73,7 +73,11 @@ class CrisisNet:
     ) -> tuple[float, Cue | None, tuple[int, int]]:
         """The best cue score in ``text`` (0–100, scores under ``cutoff`` count as 0)
         whose telling words were all heard, that cue, and the span of words it covers."""
-        words = normalize(text).split()
+        return self._best(normalize(text).split(), cutoff)
+
+    def _best(
+        self, words: list[str], cutoff: float | None = None
+    ) -> tuple[float, Cue | None, tuple[int, int]]:
         best: tuple[float, Cue | None, tuple[int, int]] = (0.0, None, (0, 0))
         for size, cues in self._by_size.items():
             spans = [
@@ -104,7 +108,7 @@ class CrisisNet:
             norm = normalize(reading)
             if not norm:
                 continue
-            value, cue, span = self.score(norm)
+            value, cue, span = self._best(norm.split())
             if cue is None or value < self.threshold:
                 continue
             if self._figurative_here(norm, span):
