@@ -82,6 +82,11 @@ class CrisisDetector:
         ]
         return cls(rules, negated, figurative)
 
+    def figurative_in(self, text: str) -> bool:
+        """Whether ``text`` holds figurative speech ("my boss is going to kill me")."""
+        norm = normalize(text)
+        return any(f.search(norm) for f in self.figurative)
+
     def check(self, text: str) -> CrisisFinding | None:
         """The most serious finding in ``text``, or None."""
         norm = normalize(text)

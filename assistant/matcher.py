@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
@@ -169,15 +169,31 @@ class IntentMatcher:
         crisis, net = load_crisis(folder / "safety" / language / "crisis.yaml")
         return cls(intents, crisis, net=net)
 
-    def heard_crisis(self, readings: Iterable[str]) -> CrisisFinding | None:
-        """The crisis check for recognised speech: the rules over every reading, then
-        the net, which forgives a few misheard letters (its findings are ``unsure``)."""
-        texts = [t for t in readings if t]
-        for text in texts:
+    def heard_crisis(
+        self, readings: Iterable[str], runners_up: Iterable[str] = ()
+    ) -> CrisisFinding | None:
+        """The crisis check for recognised speech.
+
+        The rules read the recognizer's best ``readings`` first, then its
+        ``runners_up`` (the rest of its n-best lists): in noise or an unusual voice
+        the words that were really said are often only its second or fifth guess.
+        A runner-up finding is ``unsure``, and is not taken when a best reading is
+        plainly figurative ("my boss is going to kill me if i'm late" can come back
+        as "my mom is going to kill me..."). Last comes the net, which forgives a few
+        misheard letters in any reading (its findings are ``unsure`` too).
+        """
+        best = [t for t in readings if t]
+        for text in best:
             finding = self.crisis.check(text)
             if finding is not None:
                 return finding
-        return self.net.check(texts) if self.net is not None else None
+        others = [t for t in runners_up if t and t not in best]
+        if others and not any(self.crisis.figurative_in(t) for t in best):
+            for text in others:
+                finding = self.crisis.check(text)
+                if finding is not None:
+                    return replace(finding, unsure=True)
+        return self.net.check([*best, *others]) if self.net is not None else None
 
     def evidence(self, query: str) -> dict[str, float]:
         """For each intent, the share of the telling words in ``query`` that point to it.

@@ -22,7 +22,7 @@ from assistant.dialog import BARGE_IN_PHRASES, Dialog, Mode
 from assistant.output import Output, TrackingOutput
 from assistant.stt import Final, SpeechToText, Transcript
 from assistant.text import normalize
-from assistant.understand import QUICK_COMMANDS
+from assistant.understand import QUICK_COMMANDS, heard_crisis
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def _handle(dialog: Dialog, tracking: TrackingOutput, transcript: Transcript) ->
     recent = tracking.recent(ECHO_WINDOW)
     # A crisis statement is only ever dropped as an echo when it is plainly Steady's
     # own sentence; the looser fragment rules are for commands.
-    crisis = dialog.matcher.heard_crisis(transcript.texts()) is not None
+    crisis = heard_crisis(dialog.matcher, transcript) is not None
     strict = not crisis and (tracking.speaking or dialog.mode is Mode.EXERCISE)
     if is_echo(transcript, recent, strict=strict):
         log.debug("ignored my own voice: %r", transcript.text)

@@ -12,10 +12,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from assistant.audio_format import Audio, convert
+from assistant.crisis import CrisisFinding
 from assistant.intents import UNKNOWN
 from assistant.matcher import IntentMatcher, Match
 from assistant.paths import intents_dir, models_dir
-from assistant.stt import SpeechToText, Transcript, VoskSpeechToText
+from assistant.stt import SpeechToText, Transcript, VoskSpeechToText, join_utterances
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def match_transcript(
     wins (a known intent over ``unknown``).
     """
     readings = transcript.texts()
-    finding = matcher.heard_crisis(readings)
+    finding = heard_crisis(matcher, transcript)
     if finding is not None:
         return Match(transcript.text or readings[0], "crisis", 1.0, crisis=finding)
     if not readings:
@@ -130,6 +131,11 @@ def match_transcript(
     return best
 
 
+def heard_crisis(matcher: IntentMatcher, transcript: Transcript) -> CrisisFinding | None:
+    """The crisis check over every reading of ``transcript``, runners-up included."""
+    return matcher.heard_crisis(transcript.best_readings(), transcript.alternatives)
+
+
 def _agreed_guess(matches: list[Match]) -> Match | None:
     """Two independent readings that each half-match the same intent: taken.
 
@@ -154,20 +160,9 @@ def understand_audio(
     """Recognise a whole clip as one request (all its utterances joined)."""
     pcm = convert(audio).pcm + Audio.silence(1.0).pcm
     parts = stt.transcribe(pcm)
-    if not parts:
-        empty = Transcript("")
-        return empty, matcher.match("")
-    text = " ".join(p.text for p in parts if p.text)
-    opens = [p.open_text or p.text for p in parts]
-    open_text = " ".join(o for o in opens if o) if any(p.open_text for p in parts) else None
-    words = tuple(w for p in parts for w in p.words)
-    conf = sum(p.confidence for p in parts) / len(parts)
-    joined = Transcript(
-        text=text,
-        words=words,
-        confidence=conf,
-        open_text=open_text,
-        end_time=parts[-1].end_time,
-        heard_unknown=any(p.heard_unknown for p in parts),
-    )
-    return joined, match_transcript(matcher, joined, prefer)
+    whole: Transcript | None = None
+    for part in parts:
+        whole = join_utterances(whole, part)
+    if whole is None:
+        return Transcript(""), matcher.match("")
+    return whole, match_transcript(matcher, whole, prefer)

@@ -58,6 +58,29 @@ def test_net_findings_are_marked_unsure(matcher: IntentMatcher) -> None:
     assert exact.crisis is not None and not exact.crisis.unsure
 
 
+def test_a_crisis_statement_heard_only_as_a_runner_up_still_counts(
+    matcher: IntentMatcher,
+) -> None:
+    # In noise the words really said are often only the recognizer's third guess.
+    heard = Transcript(
+        "my partner is sleep",
+        open_text="my partner to sleep",
+        alternatives=("my partner is sleepy", "my partner hits me"),
+    )
+    match = match_transcript(matcher, heard)
+    assert match.intent == "crisis"
+    assert match.crisis is not None and match.crisis.unsure
+
+
+def test_runner_ups_do_not_overrule_figurative_speech(matcher: IntentMatcher) -> None:
+    heard = Transcript(
+        "my boss is going to kill me if i'm late",
+        open_text="my boss is going to kill me if i'm late",
+        alternatives=("my mom is going to kill me if i'm late",),
+    )
+    assert match_transcript(matcher, heard).intent != "crisis"
+
+
 @pytest.mark.parametrize("text", LOOK_ALIKES)
 def test_look_alikes_are_not_a_crisis(matcher: IntentMatcher, text: str) -> None:
     assert match_transcript(matcher, Transcript(text, open_text=text)).intent != "crisis"
