@@ -33,6 +33,10 @@ AGREED_MIN = 0.72
 the tuning and development sets: +31 right, -5 wrong of 1,052 decodes)."""
 RUNNER_UP_MIN = 0.9
 """A runner-up reading of the recognizer decides only when matched this clearly."""
+RUNNERS_UP_CLOSE = 0.9
+"""A grammar reading disputed by the open reading still counts when it matched this
+well and at least :data:`RUNNERS_UP_SHARE` of the grammar's runners-up mean the same."""
+RUNNERS_UP_SHARE = 0.5
 SAMPLE_RATINGS = ("three", "five", "six", "seven", "eight", "nine", "ten")
 SAMPLE_DURATIONS = ("two minutes", "five minutes", "ten minutes", "a minute")
 QUICK_COMMANDS = ("stop", "stop it", "stop now", "pause", "wait", "enough", "slower", "faster")
@@ -106,9 +110,13 @@ def match_transcript(
     known = [(t, m) for t, m in matches if m.intent != UNKNOWN]
     if not known:
         # Runner-up readings only break a deadlock, never overrule the best readings.
+        # (Crisis words in them were weighed by the crisis check above, which may
+        # have set them aside as figurative speech: they decide nothing here.)
         runners = [(t, matcher.match(t, prefer)) for t in readings if t not in primary]
         known = [
-            (t, m) for t, m in runners if m.intent != UNKNOWN and m.confidence >= RUNNER_UP_MIN
+            (t, m)
+            for t, m in runners
+            if m.intent not in (UNKNOWN, "crisis") and m.confidence >= RUNNER_UP_MIN
         ]
         if not known:
             pool = [m for _, m in matches] or [matcher.match("", prefer)]
@@ -126,9 +134,35 @@ def match_transcript(
     disputed = (
         not exact_open and others and all(m.intent != best.intent for t, m in matches if t != text)
     )
-    if disputed and matcher.support(others[0], best.intent) < SUPPORT_MIN:
+    if (
+        disputed
+        and matcher.support(others[0], best.intent) < SUPPORT_MIN
+        and not _runners_up_agree(matcher, transcript, best, prefer)
+    ):
         return Match(best.text, UNKNOWN, best.confidence, best.slots, guess=best.intent)
     return best
+
+
+def _runners_up_agree(
+    matcher: IntentMatcher, transcript: Transcript, best: Match, prefer: Iterable[str]
+) -> bool:
+    """The grammar reading is disputed by the open one, but its own n-best list is not.
+
+    In noise the open reading often turns to nonsense ("muscle relaxation" -> "sorry
+    like station") while the grammar heard a sentence of Steady's. Speech Steady does not
+    know, forced into its sentences, comes back as an n-best list of unrelated ones;
+    speech it does know comes back as variations of the same request.
+    """
+    if best.confidence < RUNNERS_UP_CLOSE:
+        return False
+    runners = [t for t in transcript.alternatives if t not in transcript.best_readings()]
+    if not runners:
+        return False
+    same = 0
+    for text in runners:
+        m = matcher.match(text, prefer)
+        same += best.intent in (m.intent, m.guess)
+    return same / len(runners) >= RUNNERS_UP_SHARE
 
 
 def heard_crisis(matcher: IntentMatcher, transcript: Transcript) -> CrisisFinding | None:

@@ -128,3 +128,29 @@ def test_two_readings_that_half_match_the_same_intent_agree(matcher: IntentMatch
 def test_an_exact_open_reading_beats_a_garbled_grammar_reading(matcher: IntentMatcher) -> None:
     match = match_transcript(matcher, Transcript("way too sec", open_text="wait a sec"))
     assert match.intent == "pause"
+
+
+def test_a_grammar_reading_its_runners_up_agree_with_is_taken(matcher: IntentMatcher) -> None:
+    # In noise the open reading turns to nonsense while the grammar heard the request.
+    heard = Transcript(
+        "muscle relaxation",
+        open_text="sorry like station",
+        alternatives=(
+            "muscle relaxation please",
+            "start muscle relaxation",
+            "muscle relaxation now",
+        ),
+    )
+    assert match_transcript(matcher, heard).intent == "relax_muscles"
+
+
+def test_a_grammar_reading_with_scattered_runners_up_still_asks(matcher: IntentMatcher) -> None:
+    # Unknown speech forced into Steady's sentences comes back as unrelated sentences.
+    heard = Transcript(
+        "muscle relaxation",
+        open_text="sorry like station",
+        alternatives=("turn off the lights", "what is the weather", "play some music"),
+    )
+    match = match_transcript(matcher, heard)
+    assert match.intent == "unknown"
+    assert match.guess == "relax_muscles"
