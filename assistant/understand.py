@@ -1,8 +1,9 @@
 """From audio or text to a :class:`~assistant.matcher.Match`: the one pipeline every
 entry point uses (``recognize``, ``run``, ``listen``, the accuracy script).
 
-The crisis check sees every reading of an utterance — the grammar pass and, when it
-ran, the open-vocabulary pass — before any intent is chosen.
+The crisis check sees every reading of an utterance — the grammar pass, the
+open-vocabulary pass when it ran, and the grammar pass's runners-up — before any
+intent is chosen.
 """
 
 from __future__ import annotations
