@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 from assistant.audio_format import Audio, convert, load_wav
-from assistant.stt import Final, Transcript, VoskSpeechToText
+from assistant.matcher import IntentMatcher
+from assistant.stt import Final, Transcript, VoskSpeechToText, join_utterances
+from assistant.understand import understand_audio
 from assistant.voice_activity import VoiceActivity
 from tests.conftest import espeak
 
@@ -117,3 +119,21 @@ def test_word_times_are_stream_times(stt: VoskSpeechToText, tmp_path: Path) -> N
     begins = 0.5 + len(one) / 32000 + 1.5
     assert second.words[0].start == pytest.approx(begins, abs=0.3)
     assert first.words[-1].end < second.words[0].start <= second.end_time
+
+
+def test_a_whole_clip_keeps_the_grammar_runners_up(
+    stt: VoskSpeechToText, matcher: IntentMatcher, tmp_path: Path
+) -> None:
+    # The crisis check reads them: `recognize` and `run` must not drop them.
+    audio = load_wav(espeak("my shoulders are tight help me relax them", tmp_path / "a.wav"))
+    transcript, _ = understand_audio(stt, matcher, audio)
+    assert transcript.alternatives
+
+
+def test_joined_utterances_keep_the_runners_up_of_both_halves() -> None:
+    first = Transcript("i feel", open_text="i feel", alternatives=("i fell",))
+    second = Transcript("anxious", open_text="anxious", alternatives=("and shes",))
+    whole = join_utterances(first, second)
+    assert whole is not None
+    assert whole.text == "i feel anxious"
+    assert whole.alternatives == ("i fell anxious", "i feel and shes")
