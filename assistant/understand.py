@@ -9,7 +9,7 @@ intent is chosen.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from assistant.audio_format import Audio, convert
@@ -106,21 +106,31 @@ def match_transcript(
         return Match(transcript.text or readings[0], "crisis", 1.0, crisis=finding)
     if not readings:
         return matcher.match("", prefer)
+    # Both passes often hear the same words, and a runner-up may be weighed twice:
+    # each distinct text is matched once.
+    expected = tuple(prefer)
+    understood: dict[str, Match] = {}
+
+    def understand(text: str) -> Match:
+        if text not in understood:
+            understood[text] = matcher.match(text, expected)
+        return understood[text]
+
     primary = [t for t in (transcript.text, transcript.open_text) if t]
-    matches = [(t, matcher.match(t, prefer)) for t in primary]
+    matches = [(t, understand(t)) for t in primary]
     known = [(t, m) for t, m in matches if m.intent != UNKNOWN]
     if not known:
         # Runner-up readings only break a deadlock, never overrule the best readings.
         # (Crisis words in them were weighed by the crisis check above, which may
         # have set them aside as figurative speech: they decide nothing here.)
-        runners = [(t, matcher.match(t, prefer)) for t in readings if t not in primary]
+        runners = [(t, understand(t)) for t in readings if t not in primary]
         known = [
             (t, m)
             for t, m in runners
             if m.intent not in (UNKNOWN, "crisis") and m.confidence >= RUNNER_UP_MIN
         ]
         if not known:
-            pool = [m for _, m in matches] or [matcher.match("", prefer)]
+            pool = [m for _, m in matches] or [matcher.match("", expected)]
             agreed = _agreed_guess([m for _, m in matches])
             if agreed is not None:
                 return agreed
@@ -138,14 +148,14 @@ def match_transcript(
     if (
         disputed
         and matcher.support(others[0], best.intent) < SUPPORT_MIN
-        and not _runners_up_agree(matcher, transcript, best, prefer)
+        and not _runners_up_agree(understand, transcript, best)
     ):
         return Match(best.text, UNKNOWN, best.confidence, best.slots, guess=best.intent)
     return best
 
 
 def _runners_up_agree(
-    matcher: IntentMatcher, transcript: Transcript, best: Match, prefer: Iterable[str]
+    understand: Callable[[str], Match], transcript: Transcript, best: Match
 ) -> bool:
     """The grammar reading is disputed by the open one, but its own n-best list is not.
 
@@ -161,7 +171,7 @@ def _runners_up_agree(
         return False
     same = 0
     for text in runners:
-        m = matcher.match(text, prefer)
+        m = understand(text)
         same += best.intent in (m.intent, m.guess)
     return same / len(runners) >= RUNNERS_UP_SHARE
 
