@@ -47,10 +47,12 @@ CONTAINED_WEIGHT = 0.9
 """...at this discount."""
 TIE = 0.04
 """Intents scoring within this of the best are tied."""
-AGREE = 0.70
+AGREE = 0.62
 """Below ACCEPT, a fuzzy score this high is taken when the telling words agree..."""
-AGREE_SHARE = 0.5
-"""...that is, when at least this share of the content words point to the same intent."""
+AGREE_SHARE = 0.4
+"""...that is, when at least this share of the content words point to the same intent.
+(Both chosen on the development set's text: 294 -> 300 of 310 right, no out-of-domain
+sentence taken; its audio decodes were unchanged within 2 of 1,578.)"""
 STOP_WORDS = frozenset(
     "i me my myself am is are was were be been being a an the and or but so to of in on at "
     "for with it this that just really very quite kind sort like um uh do does did have has "
@@ -85,6 +87,31 @@ class Match:
             "confidence": round(self.confidence, 3),
             "slots": {k: (int(v) if float(v).is_integer() else v) for k, v in self.slots.items()},
         }
+
+
+def _word_leanings(sentences: list[str], owners: list[str]) -> dict[str, dict[str, float]]:
+    """For each content word, how its one vote splits among the intents that use it.
+
+    An intent's share is how often its examples use the word, relative to all the words
+    of its examples (so an intent with many examples does not outvote one with few);
+    the shares of a word sum to 1. "muscles" appears in a body scan now and then, but
+    it is mostly a muscle-relaxation word, and votes that way.
+    """
+    uses: dict[str, dict[str, int]] = {}
+    totals: dict[str, int] = {}
+    for sentence, owner in zip(sentences, owners, strict=True):
+        for word in sentence.split():
+            if word in STOP_WORDS:
+                continue
+            per_owner = uses.setdefault(word, {})
+            per_owner[owner] = per_owner.get(owner, 0) + 1
+            totals[owner] = totals.get(owner, 0) + 1
+    leanings: dict[str, dict[str, float]] = {}
+    for word, per_owner in uses.items():
+        rates = {owner: n / totals[owner] for owner, n in per_owner.items()}
+        whole = sum(rates.values())
+        leanings[word] = {owner: rate / whole for owner, rate in rates.items()}
+    return leanings
 
 
 def _placeholder(text: str) -> tuple[str, dict[str, float]]:
@@ -154,13 +181,7 @@ class IntentMatcher:
         counts = [s.count(" ") + 1 for s in self._sentences]
         self._first_long = bisect.bisect_left(counts, CONTAINED_MIN_WORDS)
         self._counts = counts
-        # Which intents use each word: a word used by one intent only is telling.
-        users: dict[str, set[str]] = {}
-        for sentence, owner in zip(sentences, owners, strict=True):
-            for word in sentence.split():
-                if word not in STOP_WORDS:
-                    users.setdefault(word, set()).add(owner)
-        self._users = users
+        self._leanings = _word_leanings(sentences, owners)
 
     @classmethod
     def from_data(cls, folder: Path, language: str = "en") -> IntentMatcher:
@@ -198,18 +219,17 @@ class IntentMatcher:
     def evidence(self, query: str) -> dict[str, float]:
         """For each intent, the share of the telling words in ``query`` that point to it.
 
-        Each content word votes ``1/n`` for each of the ``n`` intents whose examples use
-        it; words no example uses count against every intent. Stop words do not vote.
+        Each content word splits one vote among the intents whose examples use it, in
+        proportion to how often each uses it (see :func:`_word_leanings`); words no
+        example uses count against every intent. Stop words do not vote.
         """
         words = [w for w in query.split() if w not in STOP_WORDS]
         if not words:
             return {}
         votes: dict[str, float] = {}
         for word in words:
-            owners = self._users.get(word)
-            if owners:
-                for owner in owners:
-                    votes[owner] = votes.get(owner, 0.0) + 1.0 / len(owners)
+            for owner, share in self._leanings.get(word, {}).items():
+                votes[owner] = votes.get(owner, 0.0) + share
         return {k: v / len(words) for k, v in votes.items()}
 
     def vocabulary(self) -> set[str]:

@@ -78,3 +78,29 @@ def test_empty_text_is_unknown(matcher: IntentMatcher) -> None:
 
 def test_json_shape(matcher: IntentMatcher) -> None:
     assert set(matcher.match("i feel sad").as_json()) == {"text", "intent", "confidence", "slots"}
+
+
+def test_a_word_votes_for_the_intents_that_use_it_most() -> None:
+    from assistant.matcher import _word_leanings
+
+    sentences = ["tense my muscles", "relax the muscles", "muscles first", "scan my body"]
+    owners = ["relax_muscles", "relax_muscles", "body_scan", "body_scan"]
+    lean = _word_leanings(sentences, owners)
+    assert lean["tense"] == {"relax_muscles": 1.0}
+    # relax_muscles uses "muscles" in 2 of its 5 content words, body_scan in 1 of 4.
+    assert lean["muscles"]["relax_muscles"] > lean["muscles"]["body_scan"]
+    assert sum(lean["muscles"].values()) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("i need to unwind these tight muscles", "relax_muscles"),
+        ("i feel like i'm juggling a million things and dropping all of them", "overwhelmed"),
+        ("oh god oh god i can't do this my heart", "panic"),
+    ],
+)
+def test_telling_words_carry_an_unusual_phrasing(
+    matcher: IntentMatcher, text: str, intent: str
+) -> None:
+    assert matcher.match(text).intent == intent
