@@ -54,6 +54,40 @@ def test_core_phrasings(matcher: IntentMatcher, phrase: str) -> None:
     assert matcher.match(phrase).intent == "crisis"
 
 
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "i'm on the bridge right now",
+        "someone broke into my house",
+        "i don't feel safe right now",
+        "i'm planning how to do it",
+        "he'll kill me if i leave",
+        "he said he'll kill me if i tell anyone",
+        "i tied a rope to the ceiling",
+        "i have a gun",
+    ],
+)
+def test_places_intruders_and_plans(matcher: IntentMatcher, phrase: str) -> None:
+    assert matcher.match(phrase).intent == "crisis"
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "my mom will kill me if i forget her birthday",
+        "she'll kill me if i'm late again",
+        "my mom is going to kill me when she sees my grades",
+        "i tied the rope to the boat",
+        "we did jump rope in gym class",
+        "i'm still learning the ropes at work",
+        "i used the glue gun for my craft project",
+        "i jumped the gun on that email",
+    ],
+)
+def test_everyday_ropes_guns_and_threats(matcher: IntentMatcher, phrase: str) -> None:
+    assert matcher.match(phrase).intent != "crisis"
+
+
 def test_negated_statement_is_softened(matcher: IntentMatcher) -> None:
     m = matcher.match("i'm not suicidal but i feel awful")
     assert m.intent == "crisis" and m.crisis is not None and m.crisis.negated
