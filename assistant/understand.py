@@ -76,6 +76,7 @@ def build_stt(
     *,
     use_grammar: bool = True,
     open_pass: str = "always",
+    noise_suppression: bool = True,
 ) -> VoskSpeechToText:
     """Vosk with the active (or given) model, Steady's sentences and vocabulary."""
     from assistant.models import resolve_model
@@ -88,6 +89,7 @@ def build_stt(
         use_grammar=use_grammar,
         open_pass=open_pass,
         quick_phrases=QUICK_COMMANDS,
+        noise_suppression=noise_suppression,
     )
 
 

@@ -288,6 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="decode with Vosk's open vocabulary only (for comparison with the grammar pass)",
     )
+    parser.add_argument(
+        "--no-denoise",
+        action="store_true",
+        help="feed Vosk the noisy audio as it is (for comparison with the noise suppression)",
+    )
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="render cache folder")
     parser.add_argument(
         "--workers", type=int, default=2, help="decoding processes (and rendering threads)"
@@ -372,12 +377,14 @@ class _Worker:
 _worker: _Worker | None = None
 
 
-def _init_worker(model: str, use_grammar: bool, babble: list[tuple[str, str]]) -> None:
+def _init_worker(
+    model: str, use_grammar: bool, denoise: bool, babble: list[tuple[str, str]]
+) -> None:
     """Process-pool initializer: load the matcher, the model and the babble clips once."""
     global _worker
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     matcher = build_matcher()
-    stt = build_stt(matcher, Path(model), use_grammar=use_grammar)
+    stt = build_stt(matcher, Path(model), use_grammar=use_grammar, noise_suppression=denoise)
     clips = [(text, load_wav(path)) for text, path in babble]
     _worker = _Worker(matcher, stt, clips)
 
@@ -617,7 +624,7 @@ def run(args: argparse.Namespace | Sequence[str] | None = None) -> dict[str, Any
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
-        initargs=(str(model_path), not args.no_grammar, babble_pool),
+        initargs=(str(model_path), not args.no_grammar, not args.no_denoise, babble_pool),
     ) as executor:
         grammar, vocabulary = executor.submit(_worker_info).result()
         chunk = max(1, len(items) // (4 * workers))
@@ -660,6 +667,7 @@ def run(args: argparse.Namespace | Sequence[str] | None = None) -> dict[str, Any
             "model": _model_description(model_path),
             "model_path": str(model_path),
             "grammar": grammar,
+            "noise_suppression": not args.no_denoise,
             "voices": [{"name": v.name, "description": v.description} for v in voices],
             "voices_per_utterance": per_utterance,
             "conditions": [c.name for c in args.conditions],
@@ -1000,7 +1008,8 @@ def render_report(summary: dict[str, Any], trials: Sequence[Trial]) -> str:
         f"- Machine: {machine['arch']}, {machine['cpu']}, {machine['cores']} cores; "
         f"Python {machine['python']}, vosk {machine['vosk']}; load average at the end "
         + " / ".join(f"{x:.1f}" for x in machine["load_average"]),
-        f"- Vosk model: {summary['model']}; grammar {'on' if summary['grammar'] else 'off'}",
+        f"- Vosk model: {summary['model']}; grammar {'on' if summary['grammar'] else 'off'}; "
+        f"noise suppression {'on' if summary.get('noise_suppression', True) else 'off'}",
         "- Utterances: "
         + ", ".join(f"{k} {v}" for k, v in counts["utterances_by_set"].items())
         + f"; renders {counts['renders']}; decodes {counts['decodes']}",
