@@ -74,6 +74,39 @@ def test_places_intruders_and_plans(matcher: IntentMatcher, phrase: str) -> None
 @pytest.mark.parametrize(
     "phrase",
     [
+        "my chest hurts and i can't breathe",
+        "i have crushing pain in my chest",
+        "my dad is clutching his chest and sweating",
+        "my husband collapsed",
+        "my mom fell and hit her head and she's not making sense",
+        "she's turning blue",
+        "my baby swallowed a battery",
+        "i mixed alcohol with my sleeping pills",
+        "my throat is closing up",
+        "my ex is outside and he's banging on the door",
+        "i'm hiding from him in the bathroom",
+    ],
+)
+def test_medical_emergencies_and_danger_as_people_say_them(
+    matcher: IntentMatcher, phrase: str
+) -> None:
+    assert matcher.match(phrase).intent == "crisis"
+
+
+@pytest.mark.parametrize(
+    ("phrase", "intent"),
+    [
+        ("my chest is tight and i can't breathe", "panic"),
+        ("my heart is racing so fast", "panic"),
+    ],
+)
+def test_panic_symptoms_stay_panic(matcher: IntentMatcher, phrase: str, intent: str) -> None:
+    assert matcher.match(phrase).intent == intent
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
         "my mom will kill me if i forget her birthday",
         "she'll kill me if i'm late again",
         "my mom is going to kill me when she sees my grades",
