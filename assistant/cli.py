@@ -223,7 +223,7 @@ def _recognize(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.understand import build_matcher, build_stt, understand_audio
 
     matcher = build_matcher(settings.language)
-    stt = build_stt(matcher, settings.model)
+    stt = build_stt(matcher, settings.model, **settings.recognition())
     failures = 0
     for name in args.files:
         try:
@@ -270,7 +270,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
     source = WavFileSource(args.input)  # bad files fail here, before the model loads
     app = App.load(settings, args.data_dir)
-    stt = build_stt(app.matcher, settings.model)
+    stt = build_stt(app.matcher, settings.model, **settings.recognition())
     sink: AudioSink
     clock: Clock
     if args.out:
@@ -297,7 +297,7 @@ def _listen(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.understand import build_stt
 
     app = App.load(settings, args.data_dir)
-    stt = build_stt(app.matcher, settings.model)
+    stt = build_stt(app.matcher, settings.model, **settings.recognition())
     clock = MonotonicClock()
     source = MicrophoneSource(settings.input_device)
     sink = SpeakerSink(settings.output_device)

@@ -35,10 +35,16 @@ class Settings:
     """Multiplies every pause and exercise timing (tests and demos)."""
     end_silence: float = 0.4
     """Seconds of quiet after the last word that end an utterance."""
+    noise_suppression: bool = True
+    """Take steady background noise (a fan, traffic) out before recognition."""
     journal_audio: bool = False
     """Keep the recording of journal entries too (off: only the words are kept)."""
     cues: str = "voice"
     """How breaths are marked: ``voice`` (spoken), ``tones`` (soft tones only) or ``both``."""
+
+    def recognition(self) -> dict[str, Any]:
+        """The speech-recognition settings, as keyword arguments of ``build_stt``."""
+        return {"end_silence": self.end_silence, "noise_suppression": self.noise_suppression}
 
     @classmethod
     def load(cls, data_dir_override: str | None = None, **overrides: Any) -> Settings:
@@ -63,7 +69,11 @@ class Settings:
                 )
             default = getattr(Settings(), key)
             try:
-                if isinstance(default, bool) or value is None:
+                if value is None:
+                    changes[key] = value
+                elif isinstance(default, bool):
+                    if not isinstance(value, bool):
+                        raise ValueError(value)
                     changes[key] = value
                 elif isinstance(default, float):
                     changes[key] = float(value)

@@ -17,7 +17,13 @@ from assistant.crisis import CrisisFinding
 from assistant.intents import UNKNOWN
 from assistant.matcher import IntentMatcher, Match
 from assistant.paths import intents_dir, models_dir
-from assistant.stt import SpeechToText, Transcript, VoskSpeechToText, join_utterances
+from assistant.stt import (
+    DEFAULT_END_SILENCE,
+    SpeechToText,
+    Transcript,
+    VoskSpeechToText,
+    join_utterances,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +83,7 @@ def build_stt(
     use_grammar: bool = True,
     open_pass: str = "always",
     noise_suppression: bool = True,
+    end_silence: float = DEFAULT_END_SILENCE,
 ) -> VoskSpeechToText:
     """Vosk with the active (or given) model, Steady's sentences and vocabulary."""
     from assistant.models import resolve_model
@@ -90,6 +97,7 @@ def build_stt(
         open_pass=open_pass,
         quick_phrases=QUICK_COMMANDS,
         noise_suppression=noise_suppression,
+        end_silence=end_silence,
     )
 
 
