@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+RTF_MODES = "shipped,no_noise_suppression,grammar_only,open_only"
+"""The recognizer set-ups timed by bench.rtf (its MODES)."""
 STAGES = ("footprint", "latency", "stop", "rtf", "pi", "wer", "pacing", "accuracy")
 
 
@@ -202,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rtf",
         lambda: pi.run_child(
             "bench.rtf",
-            ["--quick"] if args.quick else ["--modes", "shipped,grammar_only,open_only"],
+            ["--quick"] if args.quick else ["--modes", RTF_MODES],
             pinned=False,
         ),
     )
