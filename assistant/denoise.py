@@ -6,9 +6,10 @@ stayed under is taken as the noise (speech comes and goes, the hum does not); th
 is taken off each new frame, and never more than down to a floor, so speech is not cut
 into pieces. It runs causally on the stream, one 16 ms hop behind the input.
 
-Measured on the development sets (pink noise, 10 dB SNR): intents and crisis phrases
-were understood more often (docs/accuracy.md); clean speech is left almost untouched,
-because there the noise estimate is close to zero.
+Measured on the design sets in pink noise at 10 dB SNR, against the same audio without
+it: more crisis statements were heard (332 against 323 of 386), intents changed by about
+as much as reruns differ, and a few more figurative phrases were flagged (README,
+"Measured"). Clean audio comes through unchanged: there the noise estimate is zero.
 """
 
 from __future__ import annotations
@@ -45,7 +46,6 @@ class NoiseSuppressor:
         self._window = np.sqrt(np.hanning(FRAME + 1)[:FRAME]).astype(np.float32)
         self._overlap = np.zeros(FRAME - HOP, dtype=np.float32)
         self._history = np.zeros((HISTORY, FRAME // 2 + 1), dtype=np.float32)
-        self._filled = 0
         self._noise = np.zeros(FRAME // 2 + 1, dtype=np.float32)
         self._gain = np.ones(FRAME // 2 + 1, dtype=np.float32)
         self._frames = 0
@@ -70,9 +70,9 @@ class NoiseSuppressor:
         power = (spectrum.real**2 + spectrum.imag**2).astype(np.float32)
         self._history[self._frames % HISTORY] = power
         self._frames += 1
-        self._filled = min(self._filled + 1, HISTORY)
-        if self._frames % REFRESH == 1 or self._filled < HISTORY:
-            recent = self._history[: self._filled]
+        filled = min(self._frames, HISTORY)
+        if self._frames % REFRESH == 1 or filled < HISTORY:
+            recent = self._history[:filled]
             self._noise = np.percentile(recent, PERCENTILE, axis=0).astype(np.float32) / _BIAS
         keep = 1.0 - OVER_SUBTRACTION * self._noise / np.maximum(power, 1e-6)
         gain = np.sqrt(np.maximum(keep, FLOOR * FLOOR)).astype(np.float32)

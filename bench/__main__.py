@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bench import compare, footprint, latency, machine, pacing, pi, stop_latency, wer
+from bench import compare, footprint, latency, machine, pacing, pi, rtf, stop_latency, wer
 from bench.accuracy import CLEAN, Condition
 from bench.report import render
 from bench.voices import DEFAULT_CACHE, available_voices
@@ -53,8 +53,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-RTF_MODES = "shipped,no_noise_suppression,grammar_only,open_only"
-"""The recognizer set-ups timed by bench.rtf (its MODES)."""
 STAGES = ("footprint", "latency", "stop", "rtf", "pi", "wer", "pacing", "accuracy")
 
 
@@ -204,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rtf",
         lambda: pi.run_child(
             "bench.rtf",
-            ["--quick"] if args.quick else ["--modes", RTF_MODES],
+            ["--quick"] if args.quick else ["--modes", ",".join(rtf.MODES)],
             pinned=False,
         ),
     )
