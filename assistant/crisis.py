@@ -87,6 +87,37 @@ class CrisisDetector:
         norm = normalize(text)
         return any(f.search(norm) for f in self.figurative)
 
+    def figuratively_heard(self, text: str, other: str) -> bool:
+        """Whether every word that raised a finding in ``text`` stands inside a figurative
+        phrase of ``other`` (another reading of the same speech).
+
+        "i tied a rope to the most" and "i tied a rope to the boat" are one sentence
+        heard two ways; the second heard the words that make "rope" harmless. A finding
+        with any word the figurative phrase lacks ("...and i want to die") stands.
+        """
+        figurative = {
+            word
+            for f in self.figurative
+            for m in f.finditer(normalize(other))
+            for word in m.group().split()
+        }
+        found = self._words_found(normalize(text))
+        return (
+            bool(found)
+            and bool(figurative)
+            and all(any(_same_word(w, f) for f in figurative) for w in found)
+        )
+
+    def _words_found(self, norm: str) -> set[str]:
+        """The content words of every rule match in ``norm`` that is not figurative."""
+        fig_spans = [m.span() for f in self.figurative for m in f.finditer(norm)]
+        words: set[str] = set()
+        for rule in self._rules:
+            for m in rule.pattern.finditer(norm):
+                if not _inside(m.span(), fig_spans):
+                    words.update(w for w in m.group().split() if w not in _FUNCTION_WORDS)
+        return words
+
     def check(self, text: str) -> CrisisFinding | None:
         """The most serious finding in ``text``, or None."""
         norm = normalize(text)
@@ -111,6 +142,18 @@ class CrisisDetector:
         if softened is not None or neg_spans:
             return CrisisFinding(softened or "explicit", negated=True)
         return None
+
+
+_FUNCTION_WORDS = frozenset(
+    "i me my a an the to of in on at and or but is am are was be been it this that do not "
+    "so just all for with".split()
+)
+
+
+def _same_word(a: str, b: str) -> bool:
+    """One word, perhaps inflected: "gun" and "guns", "rope" and "ropes"."""
+    short, long_ = sorted((a, b), key=len)
+    return long_.startswith(short) and len(short) >= 3 and len(long_) - len(short) <= 3
 
 
 def _inside(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:

@@ -198,22 +198,32 @@ class IntentMatcher:
         The rules read the recognizer's best ``readings`` first, then its
         ``runners_up`` (the rest of its n-best lists): in noise or an unusual voice
         the words that were really said are often only its second or fifth guess.
-        A runner-up finding is ``unsure``, and is not taken when a best reading is
-        plainly figurative ("my boss is going to kill me if i'm late" can come back
-        as "my mom is going to kill me..."). Last comes the net, which forgives a few
+        A best reading's finding is set aside when the other best reading heard the
+        same words inside a figurative sentence. When a best reading is plainly
+        figurative, runners-up and the net are not consulted ("my boss is going to kill
+        me if i'm late" can come back as "my mom is going to kill me..."). Otherwise a
+        runner-up finding is ``unsure``, and last comes the net, which forgives a few
         misheard letters in any reading (its findings are ``unsure`` too).
         """
         best = [t for t in readings if t]
+        figurative = [t for t in best if self.crisis.figurative_in(t)]
         for text in best:
             finding = self.crisis.check(text)
-            if finding is not None:
-                return finding
+            if finding is None:
+                continue
+            # One pass heard the risky word inside a figurative sentence ("i tied the
+            # rope to the boat") while the other, pulled towards Steady's own sentences,
+            # lost the words that made it harmless ("i tied a rope to the most").
+            if any(self.crisis.figuratively_heard(text, f) for f in figurative if f != text):
+                continue
+            return finding
+        if figurative:
+            return None  # runners-up and near misses are guesses; this reading is not
         others = [t for t in runners_up if t and t not in best]
-        if others and not any(self.crisis.figurative_in(t) for t in best):
-            for text in others:
-                finding = self.crisis.check(text)
-                if finding is not None:
-                    return replace(finding, unsure=True)
+        for text in others:
+            finding = self.crisis.check(text)
+            if finding is not None:
+                return replace(finding, unsure=True)
         return self.net.check([*best, *others]) if self.net is not None else None
 
     def evidence(self, query: str) -> dict[str, float]:
@@ -240,10 +250,13 @@ class IntentMatcher:
                 words.update(w for w in s.split() if "{" not in w)
         return words
 
-    def match(self, text: str, prefer: Iterable[str] = ()) -> Match:
+    def match(self, text: str, prefer: Iterable[str] = (), *, check_crisis: bool = True) -> Match:
         """The intent of ``text``. Intents in ``prefer`` (what the dialog expects) get a
-        small bonus, so "yes" after a question wins over a look-alike."""
-        finding = self.crisis.check(text)
+        small bonus, so "yes" after a question wins over a look-alike.
+
+        ``check_crisis=False`` is only for a caller that has already run the crisis
+        check over every reading of the utterance (:meth:`heard_crisis`)."""
+        finding = self.crisis.check(text) if check_crisis else None
         if finding is not None:
             return Match(text, "crisis", 1.0, crisis=finding)
         norm = normalize(text)

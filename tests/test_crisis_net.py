@@ -81,6 +81,34 @@ def test_runner_ups_do_not_overrule_figurative_speech(matcher: IntentMatcher) ->
     assert match_transcript(matcher, heard).intent != "crisis"
 
 
+@pytest.mark.parametrize(
+    ("grammar", "open_text"),
+    [
+        ("i tied a rope to the most", "i tied a rope to the boat"),
+        ("i use the gloomy gun for my crushed project", "i use the glue gun for my craft project"),
+        ("i am still learn i'm the rope sad work", "i'm still learning the ropes at work"),
+    ],
+)
+def test_a_risky_word_one_pass_heard_figuratively_is_not_a_crisis(
+    matcher: IntentMatcher, grammar: str, open_text: str
+) -> None:
+    # The grammar pass lost the words that made the sentence harmless; the open pass
+    # heard them, around the same risky word.
+    assert matcher.crisis.check(grammar) is not None
+    assert match_transcript(matcher, Transcript(grammar, open_text=open_text)).intent != "crisis"
+
+
+def test_a_crisis_beside_figurative_speech_still_counts(matcher: IntentMatcher) -> None:
+    # The figurative phrase explains "killing", not "want to die".
+    heard = Transcript(
+        "this traffic is killing me and i want to die",
+        open_text="this traffic is killing me and i want to dine",
+    )
+    match = match_transcript(matcher, heard)
+    assert match.intent == "crisis"
+    assert match.crisis is not None and not match.crisis.unsure
+
+
 @pytest.mark.parametrize("text", LOOK_ALIKES)
 def test_look_alikes_are_not_a_crisis(matcher: IntentMatcher, text: str) -> None:
     assert match_transcript(matcher, Transcript(text, open_text=text)).intent != "crisis"
