@@ -121,6 +121,16 @@ def test_everyday_ropes_guns_and_threats(matcher: IntentMatcher, phrase: str) ->
     assert matcher.match(phrase).intent != "crisis"
 
 
+def test_everyday_cutting_is_figurative_but_never_hides_self_harm(
+    matcher: IntentMatcher,
+) -> None:
+    # Marked figurative so that a pass which heard it whole outweighs one that did not.
+    for phrase in ("i cut my hair short", "i need to cut back on screen time"):
+        assert matcher.crisis.figurative_in(phrase)
+        assert matcher.match(phrase).intent != "crisis"
+    assert matcher.match("i cut my hair and then i cut myself").intent == "crisis"
+
+
 def test_negated_statement_is_softened(matcher: IntentMatcher) -> None:
     m = matcher.match("i'm not suicidal but i feel awful")
     assert m.intent == "crisis" and m.crisis is not None and m.crisis.negated
