@@ -197,8 +197,8 @@ def _agreed_guess(matches: list[Match]) -> Match | None:
     The grammar and open passes mishear differently; when both land near the same
     intent (each at least a "did you mean"), the agreement is the evidence.
     """
-    if len(matches) < 2:
-        return None
+    if len({m.text for m in matches}) < 2:
+        return None  # one text heard twice is one piece of evidence, not two
     guesses = {m.guess for m in matches}
     if len(guesses) != 1 or None in guesses:
         return None

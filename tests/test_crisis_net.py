@@ -149,8 +149,15 @@ def test_a_rules_file_without_a_net_has_none(tmp_path: Path) -> None:
 
 def test_two_readings_that_half_match_the_same_intent_agree(matcher: IntentMatcher) -> None:
     # Neither reading alone is sure enough; together they point to the same intent.
-    match = match_transcript(matcher, Transcript("slow it", open_text="slow it"))
+    match = match_transcript(matcher, Transcript("slow it", open_text="slow the"))
     assert match.intent == "slower"
+
+
+def test_one_text_heard_by_both_passes_is_one_opinion(matcher: IntentMatcher) -> None:
+    # Both passes heard "what day is it": that is not two votes for its weak guess.
+    for text, guess in (("what day is it", "sad"), ("slow it", "slower")):
+        match = match_transcript(matcher, Transcript(text, open_text=text))
+        assert match.intent == "unknown" and match.guess == guess
 
 
 def test_an_exact_open_reading_beats_a_garbled_grammar_reading(matcher: IntentMatcher) -> None:
