@@ -177,6 +177,8 @@ def check_address_space(need: int = MIN_ADDRESS_SPACE) -> None:
 
 
 OPEN_PASS_MODES = ("always", "fallback", "never")
+FALLBACK_CONFIDENCE = 0.7
+"""With ``open_pass: fallback``, a grammar reading less sure than this gets the open pass."""
 GRAMMAR_ALTERNATIVES = 8
 """How many readings the grammar recognizer returns per utterance (its n-best list).
 In noise and in unusual voices the words really said are often only its third or
@@ -267,6 +269,15 @@ class VoskSpeechToText(SpeechToText):
         head = text + " "
         i = bisect.bisect_left(self._sentences, head)
         return i < len(self._sentences) and self._sentences[i].startswith(head)
+
+    def unsure(self, text: str, heard_unknown: bool, confidence: float) -> bool:
+        """Whether a grammar reading needs the open pass's opinion (``open_pass: fallback``).
+
+        Forced into Steady's sentences, speech they do not cover still comes back with
+        confident words ("he was not and yelled spoken yeah man" for a line of a novel),
+        so only a whole sentence of the grammar, heard confidently, goes without it.
+        """
+        return heard_unknown or confidence < FALLBACK_CONFIDENCE or text not in self._complete
 
     def unfinished(self, text: str) -> bool:
         """True when ``text`` is the start of a grammar sentence but not one itself.
@@ -438,10 +449,16 @@ class _VoskRecognition(Recognition):
             return []
         return [Final(transcript)]
 
-    def _open_reading(self, heard_unknown: bool, conf: float) -> tuple[str | None, list[str]]:
+    def _open_reading(
+        self, text: str, heard_unknown: bool, conf: float
+    ) -> tuple[str | None, list[str]]:
         if self.open is not None:
             second = json.loads(self.open.FinalResult())
-        elif self.grammar and self.engine.open_pass == "fallback" and (heard_unknown or conf < 0.7):
+        elif (
+            self.grammar
+            and self.engine.open_pass == "fallback"
+            and self.engine.unsure(text, heard_unknown, conf)
+        ):
             second = self.engine.second_pass(bytes(self.buffer))
         else:
             return None, []
@@ -456,7 +473,7 @@ class _VoskRecognition(Recognition):
         text = " ".join(w for w in raw.split() if w != UNK)
         conf = sum(w.conf for w in words) / len(words) if words else 0.0
         open_text, open_others = (
-            self._open_reading(heard_unknown, conf) if raw or self.open else (None, [])
+            self._open_reading(text, heard_unknown, conf) if raw or self.open else (None, [])
         )
         if not text and not open_text:
             return None

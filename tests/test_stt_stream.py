@@ -13,7 +13,7 @@ import pytest
 from assistant.audio_format import Audio, convert, load_wav
 from assistant.matcher import IntentMatcher
 from assistant.stt import Final, Transcript, VoskSpeechToText, join_utterances
-from assistant.understand import understand_audio
+from assistant.understand import build_stt, understand_audio
 from assistant.voice_activity import VoiceActivity
 from tests.conftest import espeak
 
@@ -89,6 +89,20 @@ def test_unfinished_knows_the_grammar(stt: VoskSpeechToText) -> None:
     assert not stt.unfinished("stop")
     assert not stt.unfinished("")
     assert not stt.unfinished("purple elephants")
+
+
+def test_fallback_asks_the_open_pass_only_when_the_grammar_is_unsure(
+    stt: VoskSpeechToText, matcher: IntentMatcher, model_path: Path, tmp_path: Path
+) -> None:
+    assert not stt.unsure("i feel anxious", heard_unknown=False, confidence=0.95)
+    assert stt.unsure("i feel anxious", heard_unknown=False, confidence=0.5)
+    # Forced into Steady's sentences, other speech still comes back confident.
+    assert stt.unsure("he was not and yelled", heard_unknown=False, confidence=1.0)
+    lean = build_stt(matcher, model_path, open_pass="fallback")
+    (known,) = stream(lean, speech("i feel anxious", tmp_path))
+    assert known.text == "i feel anxious" and known.open_text is None
+    novel = stream(lean, speech("the weather in paris was lovely last spring", tmp_path))
+    assert novel and all(t.open_text for t in novel)
 
 
 def tone(seconds: float, amplitude: float) -> bytes:
