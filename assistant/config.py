@@ -12,6 +12,7 @@ import yaml
 
 from assistant.errors import DataFileError
 from assistant.paths import config_dir
+from assistant.stt import DEFAULT_END_SILENCE, OPEN_PASS_MODES
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +34,14 @@ class Settings:
     output_device: str | None = None
     time_scale: float = 1.0
     """Multiplies every pause and exercise timing (tests and demos)."""
-    end_silence: float = 0.4
+    end_silence: float = DEFAULT_END_SILENCE
     """Seconds of quiet after the last word that end an utterance."""
     noise_suppression: bool = True
     """Take steady background noise (a fan, traffic) out before recognition."""
+    open_pass: str = "always"
+    """When the open-vocabulary reading is made besides the grammar one: ``always`` (as
+    the person speaks), ``fallback`` (only when the grammar reading is unsure: about half
+    the processor time, for a Raspberry Pi) or ``never``."""
     journal_audio: bool = False
     """Keep the recording of journal entries too (off: only the words are kept)."""
     cues: str = "voice"
@@ -44,7 +49,11 @@ class Settings:
 
     def recognition(self) -> dict[str, Any]:
         """The speech-recognition settings, as keyword arguments of ``build_stt``."""
-        return {"end_silence": self.end_silence, "noise_suppression": self.noise_suppression}
+        return {
+            "end_silence": self.end_silence,
+            "noise_suppression": self.noise_suppression,
+            "open_pass": self.open_pass,
+        }
 
     @classmethod
     def load(cls, data_dir_override: str | None = None, **overrides: Any) -> Settings:
@@ -92,6 +101,10 @@ class Settings:
             raise DataFileError(f"{where}: rate_wpm must be between 80 and 300.")
         if result.cues not in CUE_STYLES:
             raise DataFileError(f"{where}: cues must be one of {', '.join(CUE_STYLES)}.")
+        if result.open_pass not in OPEN_PASS_MODES:
+            raise DataFileError(f"{where}: open_pass must be one of {', '.join(OPEN_PASS_MODES)}.")
+        if not 0.1 <= result.end_silence <= 3.0:
+            raise DataFileError(f"{where}: end_silence must be between 0.1 and 3 seconds.")
         return result
 
 

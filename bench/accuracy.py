@@ -48,7 +48,7 @@ from assistant.errors import SteadyError
 from assistant.matcher import IntentMatcher
 from assistant.models import DEFAULT_MODEL_MANIFEST, DEFAULT_MODEL_NAME, resolve_model
 from assistant.paths import models_dir
-from assistant.stt import SpeechToText, VoskSpeechToText
+from assistant.stt import OPEN_PASS_MODES, SpeechToText, VoskSpeechToText
 from assistant.text import normalize
 from assistant.understand import build_matcher, build_stt, understand_audio
 from bench.noise import DEFAULT_PAD, NOISE_KINDS, RATE, make_noise, mix, pad_silence
@@ -293,6 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="feed Vosk the noisy audio as it is (for comparison with the noise suppression)",
     )
+    parser.add_argument(
+        "--open-pass",
+        choices=OPEN_PASS_MODES,
+        default="always",
+        help="when the open-vocabulary reading is made (the open_pass setting; default always)",
+    )
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="render cache folder")
     parser.add_argument(
         "--workers", type=int, default=2, help="decoding processes (and rendering threads)"
@@ -378,13 +384,19 @@ _worker: _Worker | None = None
 
 
 def _init_worker(
-    model: str, use_grammar: bool, denoise: bool, babble: list[tuple[str, str]]
+    model: str, use_grammar: bool, denoise: bool, open_pass: str, babble: list[tuple[str, str]]
 ) -> None:
     """Process-pool initializer: load the matcher, the model and the babble clips once."""
     global _worker
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     matcher = build_matcher()
-    stt = build_stt(matcher, Path(model), use_grammar=use_grammar, noise_suppression=denoise)
+    stt = build_stt(
+        matcher,
+        Path(model),
+        use_grammar=use_grammar,
+        noise_suppression=denoise,
+        open_pass=open_pass,
+    )
     clips = [(text, load_wav(path)) for text, path in babble]
     _worker = _Worker(matcher, stt, clips)
 
@@ -624,7 +636,13 @@ def run(args: argparse.Namespace | Sequence[str] | None = None) -> dict[str, Any
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
-        initargs=(str(model_path), not args.no_grammar, not args.no_denoise, babble_pool),
+        initargs=(
+            str(model_path),
+            not args.no_grammar,
+            not args.no_denoise,
+            args.open_pass,
+            babble_pool,
+        ),
     ) as executor:
         grammar, vocabulary = executor.submit(_worker_info).result()
         chunk = max(1, len(items) // (4 * workers))
@@ -668,6 +686,7 @@ def run(args: argparse.Namespace | Sequence[str] | None = None) -> dict[str, Any
             "model_path": str(model_path),
             "grammar": grammar,
             "noise_suppression": not args.no_denoise,
+            "open_pass": args.open_pass,
             "voices": [{"name": v.name, "description": v.description} for v in voices],
             "voices_per_utterance": per_utterance,
             "conditions": [c.name for c in args.conditions],
@@ -1009,7 +1028,8 @@ def render_report(summary: dict[str, Any], trials: Sequence[Trial]) -> str:
         f"Python {machine['python']}, vosk {machine['vosk']}; load average at the end "
         + " / ".join(f"{x:.1f}" for x in machine["load_average"]),
         f"- Vosk model: {summary['model']}; grammar {'on' if summary['grammar'] else 'off'}; "
-        f"noise suppression {'on' if summary.get('noise_suppression', True) else 'off'}",
+        f"noise suppression {'on' if summary.get('noise_suppression', True) else 'off'}; "
+        f"open pass {summary.get('open_pass', 'always')}",
         "- Utterances: "
         + ", ".join(f"{k} {v}" for k, v in counts["utterances_by_set"].items())
         + f"; renders {counts['renders']}; decodes {counts['decodes']}",

@@ -322,7 +322,10 @@ def _speed(results: dict[str, Any]) -> list[str]:
         out.append(
             "*shipped* is Steady as it runs (noise suppression, then the grammar pass and the "
             "open-vocabulary pass, both fed every chunk); *no noise suppression* is the same "
-            "without it; the last two rows are each pass alone."
+            "without it; *fallback* is the `open_pass: fallback` setting (the open pass runs "
+            "only on utterances the grammar pass was unsure of; these clips are read books, "
+            "far from Steady's sentences, so it ran on most of them); the last two rows are "
+            "each pass alone."
         )
         out.append("")
     fp = results.get("footprint")
@@ -464,6 +467,13 @@ def _pi(p: dict[str, Any], results: dict[str, Any]) -> list[str]:
                 "second core or run only when the grammar pass is unsure."
             )
         )
+        fallback = _get(results, "rtf", "fallback", "rtf_cpu")
+        if fallback is not None:
+            low, high = (f * fallback for f in pi.PI_SLOWDOWN)
+            out.append(
+                f"With `open_pass: fallback` in the settings (RTF {fallback:.3f} in the unpinned "
+                f"run above) it would be about {low:.2f}–{high:.2f}."
+            )
     out.append("")
     return out
 

@@ -45,11 +45,13 @@ MODES: dict[str, dict[str, bool | str]] = {
         "open_pass": "always",
         "noise_suppression": False,
     },
+    "fallback": {"use_grammar": True, "open_pass": "fallback", "noise_suppression": True},
     "grammar_only": {"use_grammar": True, "open_pass": "never", "noise_suppression": True},
     "open_only": {"use_grammar": False, "open_pass": "never", "noise_suppression": True},
 }
-"""Recognizer set-ups: Steady as shipped, without its noise suppression, and each of its
-two passes alone."""
+"""Recognizer set-ups: Steady as shipped, without its noise suppression, with the open
+pass only when the grammar pass is unsure (the ``open_pass: fallback`` setting), and each
+of its two passes alone."""
 
 
 def measure(audio: Sequence[Audio], mode: str = "shipped") -> dict[str, float]:

@@ -9,8 +9,18 @@ from assistant.errors import DataFileError
 
 
 def test_recognition_settings_are_passed_on() -> None:
-    settings = Settings().merged({"end_silence": 0.6, "noise_suppression": False}, "test")
-    assert settings.recognition() == {"end_silence": 0.6, "noise_suppression": False}
+    chosen = {"end_silence": 0.6, "noise_suppression": False, "open_pass": "fallback"}
+    settings = Settings().merged(chosen, "test")
+    assert settings.recognition() == chosen
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("open_pass", "sometimes"), ("end_silence", 0), ("end_silence", 10)],
+)
+def test_recognition_settings_out_of_range_are_refused(key: str, value: object) -> None:
+    with pytest.raises(DataFileError, match=key):
+        Settings().merged({key: value}, "config.yaml")
 
 
 def test_a_yes_no_setting_must_be_yes_or_no() -> None:
