@@ -35,9 +35,12 @@ EXTRA_VOCABULARY = (
 
 SUPPORT_MIN = 0.55
 """The other reading must match the chosen intent at least this well (else: "did you mean")."""
-AGREED_MIN = 0.72
+AGREED_MIN = 0.76
 """Mean score at which two readings' shared guess is taken without asking (chosen on
-the tuning and development sets: +31 right, -5 wrong of 1,052 decodes)."""
+the tuning and development sets: at 0.72, +31 right, -5 wrong of 1,052 decodes; raised
+to 0.76 when out-of-domain requests such as "call my sister", heard as "calm my
+sister", were still taken: +7 unknown right, 2 right answers become a right "did you
+mean", of 2,400 design and fresh intent decodes)."""
 RUNNER_UP_MIN = 0.9
 """A runner-up reading of the recognizer decides only when matched this clearly."""
 RUNNERS_UP_CLOSE = 0.9

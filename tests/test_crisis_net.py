@@ -149,7 +149,7 @@ def test_a_rules_file_without_a_net_has_none(tmp_path: Path) -> None:
 
 def test_two_readings_that_half_match_the_same_intent_agree(matcher: IntentMatcher) -> None:
     # Neither reading alone is sure enough; together they point to the same intent.
-    match = match_transcript(matcher, Transcript("slow it", open_text="slow the"))
+    match = match_transcript(matcher, Transcript("slow dine", open_text="slow the"))
     assert match.intent == "slower"
 
 
