@@ -160,6 +160,16 @@ def test_one_text_heard_by_both_passes_is_one_opinion(matcher: IntentMatcher) ->
         assert match.intent == "unknown" and match.guess == guess
 
 
+def test_an_exact_stop_is_taken_even_when_the_other_pass_disagrees(
+    matcher: IntentMatcher,
+) -> None:
+    assert match_transcript(matcher, Transcript("stop", open_text="stuff")).intent == "stop"
+    # Other intents heard exactly by one pass only still ask.
+    heard = Transcript("i feel anxious", open_text="what a lovely day")
+    asked = match_transcript(matcher, heard)
+    assert asked.intent == "unknown" and asked.guess == "anxious"
+
+
 def test_an_exact_open_reading_beats_a_garbled_grammar_reading(matcher: IntentMatcher) -> None:
     match = match_transcript(matcher, Transcript("way too sec", open_text="wait a sec"))
     assert match.intent == "pause"
