@@ -40,8 +40,9 @@ class Settings:
     """Take steady background noise (a fan, traffic) out before recognition."""
     open_pass: str = "always"
     """When the open-vocabulary reading is made besides the grammar one: ``always`` (as
-    the person speaks), ``fallback`` (only when the grammar reading is unsure: about half
-    the processor time, for a Raspberry Pi) or ``never``."""
+    the person speaks), ``fallback`` (only after an utterance the grammar pass did not
+    hear as one of Steady's sentences: less processor time, for a Raspberry Pi) or
+    ``never``."""
     journal_audio: bool = False
     """Keep the recording of journal entries too (off: only the words are kept)."""
     cues: str = "voice"

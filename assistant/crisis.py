@@ -95,10 +95,11 @@ class CrisisDetector:
         heard two ways; the second heard the words that make "rope" harmless. A finding
         with any word the figurative phrase lacks ("...and i want to die") stands.
         """
+        other_norm = normalize(other)
         figurative = {
             word
             for f in self.figurative
-            for m in f.finditer(normalize(other))
+            for m in f.finditer(other_norm)
             for word in m.group().split()
         }
         found = self._words_found(normalize(text))
