@@ -12,11 +12,15 @@ import yaml
 
 from assistant.errors import DataFileError
 from assistant.paths import config_dir
-from assistant.stt import DEFAULT_END_SILENCE, OPEN_PASS_MODES
 
 log = logging.getLogger(__name__)
 
 CUE_STYLES = ("voice", "tones", "both")
+DEFAULT_END_SILENCE = 0.4
+"""Seconds of trailing silence after the last word that end an utterance."""
+OPEN_PASS_MODES = ("always", "fallback", "never")
+"""When the recognizer makes its open-vocabulary reading (``VoskSpeechToText``). Kept
+here, not in the recognizer's module, so reading the settings does not load numpy."""
 
 
 @dataclass(frozen=True)

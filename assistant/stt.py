@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.audio_format import STT_FORMAT
+from assistant.config import DEFAULT_END_SILENCE, OPEN_PASS_MODES
 from assistant.denoise import NoiseSuppressor
 from assistant.errors import ModelError
 from assistant.voice_activity import VoiceActivity
@@ -33,8 +34,6 @@ from assistant.voice_activity import VoiceActivity
 log = logging.getLogger(__name__)
 
 UNK = "[unk]"
-DEFAULT_END_SILENCE = 0.4
-"""Seconds of trailing silence after the last word that end an utterance."""
 QUICK_END_SILENCE = 0.2
 """A shorter wait when what was heard so far is a complete command ("stop") or a
 sentence of Steady's that nothing longer begins with."""
@@ -176,7 +175,6 @@ def check_address_space(need: int = MIN_ADDRESS_SPACE) -> None:
         )
 
 
-OPEN_PASS_MODES = ("always", "fallback", "never")
 FALLBACK_CONFIDENCE = 0.7
 """With ``open_pass: fallback``, a grammar reading less sure than this gets the open pass."""
 GRAMMAR_ALTERNATIVES = 8

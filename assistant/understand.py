@@ -13,17 +13,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from assistant.audio_format import Audio, convert
+from assistant.config import DEFAULT_END_SILENCE
 from assistant.crisis import CrisisFinding
 from assistant.intents import UNKNOWN
 from assistant.matcher import IntentMatcher, Match
 from assistant.paths import intents_dir, models_dir
-from assistant.stt import (
-    DEFAULT_END_SILENCE,
-    SpeechToText,
-    Transcript,
-    VoskSpeechToText,
-    join_utterances,
-)
+from assistant.stt import SpeechToText, Transcript, VoskSpeechToText, join_utterances
 
 log = logging.getLogger(__name__)
 

@@ -44,11 +44,12 @@ import numpy as np
 import yaml
 
 from assistant.audio_format import Audio, load_wav
+from assistant.config import OPEN_PASS_MODES
 from assistant.errors import SteadyError
 from assistant.matcher import IntentMatcher
 from assistant.models import DEFAULT_MODEL_MANIFEST, DEFAULT_MODEL_NAME, resolve_model
 from assistant.paths import models_dir
-from assistant.stt import OPEN_PASS_MODES, SpeechToText, VoskSpeechToText
+from assistant.stt import SpeechToText, VoskSpeechToText
 from assistant.text import normalize
 from assistant.understand import build_matcher, build_stt, understand_audio
 from bench.noise import DEFAULT_PAD, NOISE_KINDS, RATE, make_noise, mix, pad_silence
