@@ -13,6 +13,7 @@ import argparse
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from assistant.audio_format import Audio, load_wav
@@ -38,16 +39,21 @@ def clips(extra: Sequence[Path] = (), limit: int | None = None) -> list[Audio]:
     return found[:limit] if limit else found
 
 
-MODES: dict[str, dict[str, bool | str]] = {
-    "shipped": {"use_grammar": True, "open_pass": "always", "noise_suppression": True},
-    "no_noise_suppression": {
-        "use_grammar": True,
-        "open_pass": "always",
-        "noise_suppression": False,
-    },
-    "fallback": {"use_grammar": True, "open_pass": "fallback", "noise_suppression": True},
-    "grammar_only": {"use_grammar": True, "open_pass": "never", "noise_suppression": True},
-    "open_only": {"use_grammar": False, "open_pass": "never", "noise_suppression": True},
+@dataclass(frozen=True)
+class Setup:
+    """A recognizer set-up: the ``build_stt`` options a mode changes from Steady's own."""
+
+    use_grammar: bool = True
+    open_pass: str = "always"
+    noise_suppression: bool = True
+
+
+MODES: dict[str, Setup] = {
+    "shipped": Setup(),
+    "no_noise_suppression": Setup(noise_suppression=False),
+    "fallback": Setup(open_pass="fallback"),
+    "grammar_only": Setup(open_pass="never"),
+    "open_only": Setup(use_grammar=False, open_pass="never"),
 }
 """Recognizer set-ups: Steady as shipped, without its noise suppression, with the open
 pass only when the grammar pass is unsure (the ``open_pass: fallback`` setting), and each
@@ -55,13 +61,7 @@ of its two passes alone."""
 
 
 def measure(audio: Sequence[Audio], mode: str = "shipped") -> dict[str, float]:
-    options = MODES[mode]
-    stt = build_stt(
-        build_matcher(),
-        use_grammar=bool(options["use_grammar"]),
-        open_pass=str(options["open_pass"]),
-        noise_suppression=bool(options["noise_suppression"]),
-    )
+    stt = build_stt(build_matcher(), **asdict(MODES[mode]))
     seconds = cpu = wall = 0.0
     for clip in audio:
         pcm = clip.pcm + Audio.silence(0.5).pcm
