@@ -65,6 +65,13 @@ def test_core_phrasings(matcher: IntentMatcher, phrase: str) -> None:
         "he said he'll kill me if i tell anyone",
         "i tied a rope to the ceiling",
         "i have a gun",
+        "honestly what's the point of living anymore",
+        "i've left the notes for my kids",
+        "i'm holding the pills in my hand",
+        "a man has been following me for three streets",
+        "i'm really going to do it tonight",
+        "he says he'll make me pay if i go",
+        "my ex keeps showing up at my work",
     ],
 )
 def test_places_intruders_and_plans(matcher: IntentMatcher, phrase: str) -> None:
@@ -85,6 +92,9 @@ def test_places_intruders_and_plans(matcher: IntentMatcher, phrase: str) -> None
         "my throat is closing up",
         "my ex is outside and he's banging on the door",
         "i'm hiding from him in the bathroom",
+        "the pain is spreading down my left arm",
+        "her lips are swelling up after the shrimp",
+        "my chest feels like it's being crushed",
     ],
 )
 def test_medical_emergencies_and_danger_as_people_say_them(
@@ -115,6 +125,12 @@ def test_panic_symptoms_stay_panic(matcher: IntentMatcher, phrase: str, intent: 
         "i'm still learning the ropes at work",
         "i used the glue gun for my craft project",
         "i jumped the gun on that email",
+        "i did rope climbs in pe",
+        "my brother bought a new gun skin in fortnite",
+        "we tied the canoe to the dock with a rope",
+        "they'll make me pay for the damage",
+        "i'll do it this time i promise",
+        "i wrote letters to my family at christmas",
     ],
 )
 def test_everyday_ropes_guns_and_threats(matcher: IntentMatcher, phrase: str) -> None:
