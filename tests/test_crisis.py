@@ -72,6 +72,15 @@ def test_core_phrasings(matcher: IntentMatcher, phrase: str) -> None:
         "i'm really going to do it tonight",
         "he says he'll make me pay if i go",
         "my ex keeps showing up at my work",
+        "i'm going to top myself tonight",
+        "i might just do myself in",
+        "i not want to live any more",
+        "there's no point in carrying on",
+        "i've signed my will and given the dog away",
+        "i've taped up the car and the engine is on in the garage",
+        "i looked up how much insulin would be lethal",
+        "i did sh last night",
+        "she texted me goodbye and now her phone is off",
     ],
 )
 def test_places_intruders_and_plans(matcher: IntentMatcher, phrase: str) -> None:
@@ -95,6 +104,11 @@ def test_places_intruders_and_plans(matcher: IntentMatcher, phrase: str) -> None
         "the pain is spreading down my left arm",
         "her lips are swelling up after the shrimp",
         "my chest feels like it's being crushed",
+        "my son is having a fit and it won't stop",
+        "blood is pouring out of her arm",
+        "grandad had a fall and can't get up",
+        "we can't wake her",
+        "i'm hiding under the bed and he's looking for me",
     ],
 )
 def test_medical_emergencies_and_danger_as_people_say_them(
@@ -108,6 +122,7 @@ def test_medical_emergencies_and_danger_as_people_say_them(
     [
         ("my chest is tight and i can't breathe", "panic"),
         ("my heart is racing so fast", "panic"),
+        ("my hands are shaking and it won't stop", "panic"),
     ],
 )
 def test_panic_symptoms_stay_panic(matcher: IntentMatcher, phrase: str, intent: str) -> None:
@@ -131,6 +146,11 @@ def test_panic_symptoms_stay_panic(matcher: IntentMatcher, phrase: str, intent: 
         "they'll make me pay for the damage",
         "i'll do it this time i promise",
         "i wrote letters to my family at christmas",
+        "the sniper rifle in this game is overpowered",
+        "this collar is choking me",
+        "we bungee jumped off a bridge in new zealand",
+        "ok this is goodbye for today",
+        "let's do the breathing one last time",
     ],
 )
 def test_everyday_ropes_guns_and_threats(matcher: IntentMatcher, phrase: str) -> None:
