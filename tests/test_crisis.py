@@ -157,6 +157,59 @@ def test_everyday_ropes_guns_and_threats(matcher: IntentMatcher, phrase: str) ->
     assert matcher.match(phrase).intent != "crisis"
 
 
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        # Said in passing, inside a longer sentence about something else.
+        "the train was cancelled and my boss shouted and it'd be easier if i never woke up",
+        "i've sorted the paperwork in case i'm not around after the weekend",
+        "i keep going out on the balcony and looking down at the drop",
+        "i left a letter on the table for whoever finds me",
+        # Quiet questions and statements.
+        "is it weird that i think about not existing all the time",
+        "would my family even miss me",
+        "how long does it take to bleed out",
+        "what's the most painless way to go",
+        # Someone else at risk.
+        "my daughter has been cutting her arms",
+        "my flatmate has taken a load of paracetamol",
+        "my little boy drank something from under the sink",
+        "one of my pupils says her dad hits her",
+        "the baby has gone floppy",
+        # Control and violence at home.
+        "he checks my phone every night and reads my messages",
+        "i'm not allowed to leave the house without asking him",
+        "he had his hands around my throat",
+        "my husband took my passport",
+        "she said no one would believe me",
+        # Hidden self-harm.
+        "i wear long sleeves so nobody sees the marks",
+        "i hold my hand over the candle just to feel something",
+        "i haven't eaten for three days because i don't deserve it",
+        "i scratched a pin along my arm in class",
+    ],
+)
+def test_risk_said_in_passing_by_others_and_hidden(matcher: IntentMatcher, phrase: str) -> None:
+    assert matcher.match(phrase).intent == "crisis"
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "i just want to disappear under the duvet for a bit",
+        "i'm going to throw myself into work this week",
+        "i'm pulling my hair out over this homework",
+        "i made my decision about the job and i feel calm",
+        "my son always has bruises from football",
+        "i put my hand on the hob by accident",
+        "my dad doesn't let me have sweets",
+        "i'm sick of being here at work",
+    ],
+)
+def test_everyday_sentences_near_the_new_rules(matcher: IntentMatcher, phrase: str) -> None:
+    assert matcher.match(phrase).intent != "crisis"
+
+
 def test_everyday_cutting_is_figurative_but_never_hides_self_harm(
     matcher: IntentMatcher,
 ) -> None:
