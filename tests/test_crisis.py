@@ -210,6 +210,48 @@ def test_everyday_sentences_near_the_new_rules(matcher: IntentMatcher, phrase: s
     assert matcher.match(phrase).intent != "crisis"
 
 
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "the revolver is in the drawer and i keep taking it out",
+        "my kids would do better with the insurance money than with me",
+        "i don't think i'll see another christmas and i've made my peace with it",
+        "i've been stockpiling my codeine just in case",
+        "sometimes i picture driving the van straight into a tree",
+        "there's no sense going on",
+        "what am i even alive for",
+        "i sat in the car in the shut garage for an hour",
+        "when my husband dies i'm going too",
+        "i'm scared i'm going to hurt the baby",
+        "i've been soaking through a pad every hour",
+        "my dad's collapsed in the garden",
+        "he's got the knife out and he's been drinking",
+        "my neighbour threatened to burn the house down with us in it",
+        "the pills are the only answer",
+        "honestly the office would be fine without me permanently",
+        "i can't feel my legs since i came off the ladder",
+        "my chest is heavy and my jaw aches",
+    ],
+)
+def test_risk_in_many_peoples_own_words(matcher: IntentMatcher, phrase: str) -> None:
+    assert matcher.match(phrase).intent == "crisis"
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "my flatmate said she'd kill me if i used her milk again",
+        "we were tying rope round the hay bales all day",
+        "my arms are dead after the gym",
+        "i'd rather die than do karaoke",
+        "i'm going to log off for the night",
+        "it's about time i went home",
+    ],
+)
+def test_everyday_words_from_the_same_lives(matcher: IntentMatcher, phrase: str) -> None:
+    assert matcher.match(phrase).intent != "crisis"
+
+
 def test_everyday_cutting_is_figurative_but_never_hides_self_harm(
     matcher: IntentMatcher,
 ) -> None:
