@@ -123,6 +123,7 @@ def test_medical_emergencies_and_danger_as_people_say_them(
         ("my chest is tight and i can't breathe", "panic"),
         ("my heart is racing so fast", "panic"),
         ("my hands are shaking and it won't stop", "panic"),
+        ("i'm having a panic attack i feel like i'm dying", "panic"),
     ],
 )
 def test_panic_symptoms_stay_panic(matcher: IntentMatcher, phrase: str, intent: str) -> None:
@@ -260,6 +261,12 @@ def test_everyday_cutting_is_figurative_but_never_hides_self_harm(
         assert matcher.crisis.figurative_in(phrase)
         assert matcher.match(phrase).intent != "crisis"
     assert matcher.match("i cut my hair and then i cut myself").intent == "crisis"
+
+
+def test_feeling_like_dying_is_only_panic_when_panic_is_named(matcher: IntentMatcher) -> None:
+    assert matcher.match("i feel like i'm going to die").intent == "crisis"
+    assert matcher.match("i want to die and i'm having a panic attack").intent == "crisis"
+    assert matcher.match("it's just panic but i feel like i'm going to die").intent != "crisis"
 
 
 def test_negated_statement_is_softened(matcher: IntentMatcher) -> None:
