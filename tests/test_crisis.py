@@ -253,6 +253,50 @@ def test_everyday_words_from_the_same_lives(matcher: IntentMatcher, phrase: str)
     assert matcher.match(phrase).intent != "crisis"
 
 
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "the tablets are all laid out on my desk",
+        "the engine's on and the garage door is down",
+        "i tested the branch and it will take my weight",
+        "i'm going to keep wading until the water is over my head",
+        "i took everything from the bathroom cabinet",
+        "i already left the letters for my parents",
+        "i've decided today's the day",
+        "i'm sitting at the top of the car park thinking about letting go",
+        "i just wanted to hear a kind voice before i do it",
+        "i'm gutted i woke up this morning",
+        "i'm going to blow my brains out",
+        "i want to shoot him and then myself",
+        "my coach makes me send him photos",
+        "my brother lies on the kitchen floor and he's not breathing",
+        "the whole flat smells of gas and i feel sick",
+        "my grandad is diabetic and he's confused and clammy",
+        "i mixed my diazepam with half a bottle of gin",
+        "my toddler swallowed one of the magnets",
+    ],
+)
+def test_the_moment_before_disclosures_and_emergencies(matcher: IntentMatcher, phrase: str) -> None:
+    assert matcher.match(phrase).intent == "crisis"
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "bye before i go",
+        "we went wading into the river to cool off",
+        "i keep cutting myself off mid sentence",
+        "we will both die laughing",
+        "strongest thing for a headache",
+        "my carer shouts at the telly",
+        "my grandad's old hunting rifle is locked in the cabinet",
+        "the film ends when the hero dies",
+    ],
+)
+def test_everyday_sentences_near_the_moment_before(matcher: IntentMatcher, phrase: str) -> None:
+    assert matcher.match(phrase).intent != "crisis"
+
+
 def test_everyday_cutting_is_figurative_but_never_hides_self_harm(
     matcher: IntentMatcher,
 ) -> None:
