@@ -313,6 +313,20 @@ def test_feeling_like_dying_is_only_panic_when_panic_is_named(matcher: IntentMat
     assert matcher.match("it's just panic but i feel like i'm going to die").intent != "crisis"
 
 
+def test_everyday_words_the_recognizer_turns_into_means_are_set_aside(
+    matcher: IntentMatcher,
+) -> None:
+    # "tomorrow" heard as "to my rope", "gonna" as "gun to", "news" as "noose".
+    for heard in (
+        "i'm nervous about to my rope",
+        "my head's gun to explode",
+        "waiting for bad noose today",
+    ):
+        assert matcher.match(heard).intent != "crisis"
+    for meant in ("i put a gun to my head", "i tied my rope to the beam", "the noose is ready"):
+        assert matcher.match(meant).intent == "crisis"
+
+
 def test_negated_statement_is_softened(matcher: IntentMatcher) -> None:
     m = matcher.match("i'm not suicidal but i feel awful")
     assert m.intent == "crisis" and m.crisis is not None and m.crisis.negated
