@@ -323,7 +323,15 @@ def test_everyday_words_the_recognizer_turns_into_means_are_set_aside(
         "waiting for bad noose today",
     ):
         assert matcher.match(heard).intent != "crisis"
-    for meant in ("i put a gun to my head", "i tied my rope to the beam", "the noose is ready"):
+    # "guide me through" heard as "died lethal": "lethal" alone is not enough.
+    assert matcher.match("can you died lethal all can").intent != "crisis"
+    for meant in (
+        "i put a gun to my head",
+        "i tied my rope to the beam",
+        "the noose is ready",
+        "is it lethal",
+        "what's a lethal amount of insulin",
+    ):
         assert matcher.match(meant).intent == "crisis"
 
 
