@@ -297,6 +297,48 @@ def test_everyday_sentences_near_the_moment_before(matcher: IntentMatcher, phras
     assert matcher.match(phrase).intent != "crisis"
 
 
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "i can't see myself still being around next year",
+        "i'm so tired of existing",
+        "there's no reason for me to still be here",
+        "i keep imagining my own funeral",
+        "this is goodbye and thanks for being there",
+        "i looked up the tallest car park near me",
+        "i'm finishing my letter now",
+        "once everyone is in bed i'm going to do it",
+        "i want to slash my wrists",
+        "i've been cutting myself since year nine",
+        "i keep jabbing my arm with a pin",
+        "dad beats us when he's angry",
+        "the carer keeps slapping my grandad",
+        "my husband says he'll strangle me in my sleep",
+        "there's loads of blood and it won't stop",
+        "my waters have broken and i'm alone",
+        "grandad is burning hot and not making any sense",
+        "i splashed boiling fat on my arm and it's blistering",
+    ],
+)
+def test_plain_words_for_every_kind_of_risk(matcher: IntentMatcher, phrase: str) -> None:
+    assert matcher.match(phrase).intent == "crisis"
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "i jump off the diving board every week",
+        "i want to disappear into a good film tonight",
+        "they took so much blood at the clinic",
+        "my sister's baby is coming in june",
+        "he said he'd shoot me a text later",
+        "i'm writing my notes for the exam",
+    ],
+)
+def test_everyday_sentences_with_the_same_plain_words(matcher: IntentMatcher, phrase: str) -> None:
+    assert matcher.match(phrase).intent != "crisis"
+
+
 def test_everyday_cutting_is_figurative_but_never_hides_self_harm(
     matcher: IntentMatcher,
 ) -> None:
