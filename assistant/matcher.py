@@ -2,7 +2,8 @@
 
 1. :class:`~assistant.crisis.CrisisDetector` runs on every text first. It has no
    cutoff: a match is ``crisis`` with confidence 1.
-2. Slots are pulled out (a 0–10 rating, a duration) and replaced by placeholders,
+2. Steady's name, where it only addresses the app ("hey steady, stop"), is dropped.
+   Slots are pulled out (a 0–10 rating, a duration) and replaced by placeholders,
    so "anxious about a seven" and "anxious about a six" match the same sentence.
 3. An exact hit on an expanded example sentence scores 1.
 4. Otherwise rapidfuzz scores the text against every example sentence; the best
@@ -25,7 +26,7 @@ from assistant.crisis import CrisisDetector, CrisisFinding
 from assistant.crisis_net import CrisisNet, load_crisis
 from assistant.intents import UNKNOWN, IntentSet
 from assistant.numbers import Span, find_duration, find_rating, words_of
-from assistant.text import normalize
+from assistant.text import normalize, without_name
 
 log = logging.getLogger(__name__)
 
@@ -259,7 +260,7 @@ class IntentMatcher:
         finding = self.crisis.check(text) if check_crisis else None
         if finding is not None:
             return Match(text, "crisis", 1.0, crisis=finding)
-        norm = normalize(text)
+        norm = without_name(normalize(text))
         if not norm:
             return Match(text, UNKNOWN, 0.0)
         query, slots = _placeholder(norm)
@@ -293,7 +294,7 @@ class IntentMatcher:
 
     def support(self, text: str, intent: str) -> float:
         """How well ``text`` matches ``intent``'s examples (0..1), whatever wins overall."""
-        query, _ = _placeholder(normalize(text))
+        query, _ = _placeholder(without_name(normalize(text)))
         if not query:
             return 0.0
         if self._exact.get(query) == intent:

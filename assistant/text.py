@@ -51,3 +51,43 @@ def normalize(text: str) -> str:
         t = pattern.sub(word, t)
     t = _PATTERN.sub(lambda m: _CONTRACTIONS[m.group(1)], t)
     return " ".join(w for w in t.split() if w not in _FILLERS)
+
+
+NAME = "steady"
+_GREETINGS = frozenset(
+    "hey hi hello ok oh so right well please sorry thanks cheers yes yeah no nope bye "
+    "goodbye by night goodnight".split()
+)
+_CLOSERS = _GREETINGS | frozenset("stop pause again slower faster on now there then".split())
+_NAME_AS_WORD = frozenset(
+    "my your the me myself yourself breathing breath breaths pace rhythm state going "
+    "hands heart nerves it now on".split()
+)
+
+
+def without_name(norm: str) -> str:
+    """``norm`` (already normalised) without Steady's name where it only addresses the
+    app: "hey steady i feel anxious", "bye steady", "ok steady stop".
+
+    "steady" stays where it is a word of the request ("help me steady my breathing",
+    "keep it steady").
+    """
+    words = norm.split()
+    if NAME not in words or len(words) < 2:
+        return norm
+    kept: list[str] = []
+    for i, word in enumerate(words):
+        if word == NAME:
+            before = words[i - 1] if i else None
+            after = words[i + 1] if i + 1 < len(words) else None
+            thanked = before == "you" and i >= 2 and words[i - 2] == "thank"
+            if after is None and (before in _CLOSERS or thanked):
+                continue
+            if (
+                after is not None
+                and after not in _NAME_AS_WORD
+                and (before is None or before in _GREETINGS or thanked)
+            ):
+                continue
+        kept.append(word)
+    return " ".join(kept)

@@ -47,6 +47,24 @@ RUNNERS_UP_CLOSE = 0.9
 """A grammar reading disputed by the open reading still counts when it matched this
 well and at least :data:`RUNNERS_UP_SHARE` of the grammar's runners-up mean the same."""
 RUNNERS_UP_SHARE = 0.5
+ADDRESS_PHRASES = (
+    "steady",
+    "hey steady",
+    "hi steady",
+    "hello steady",
+    "okay steady",
+    "bye steady",
+    "goodbye steady",
+    "thanks steady",
+    "thank you steady",
+    "goodnight steady",
+    "yes steady",
+    "no steady",
+    "no thanks steady",
+)
+"""Ways of addressing Steady by name, as grammar phrases: they join Steady's sentences
+("hey steady" + "i feel anxious") and stand alone ("bye steady"). The matcher drops
+the name (:func:`assistant.text.without_name`)."""
 SAMPLE_RATINGS = ("three", "five", "six", "seven", "eight", "nine", "ten")
 SAMPLE_DURATIONS = ("two minutes", "five minutes", "ten minutes", "a minute")
 QUICK_COMMANDS = ("stop", "stop it", "stop now", "pause", "wait", "enough", "slower", "faster")
@@ -76,6 +94,7 @@ def grammar_phrases(matcher: IntentMatcher) -> list[str]:
             for rating in SAMPLE_RATINGS if "{rating}" in sentence else ("",):
                 for duration in SAMPLE_DURATIONS if "{duration}" in sentence else ("",):
                     out.add(sentence.replace("{rating}", rating).replace("{duration}", duration))
+    out.update(ADDRESS_PHRASES)
     return sorted(" ".join(p.split()) for p in out)
 
 

@@ -10,6 +10,8 @@ import yaml
 
 from assistant.intents import REQUIRED_INTENTS
 from assistant.matcher import IntentMatcher
+from assistant.text import without_name
+from assistant.understand import grammar_phrases
 
 ROOT = Path(__file__).resolve().parent.parent
 TUNE = yaml.safe_load((ROOT / "bench" / "phrases" / "tune_en.yaml").read_text())
@@ -104,3 +106,33 @@ def test_telling_words_carry_an_unusual_phrasing(
     matcher: IntentMatcher, text: str, intent: str
 ) -> None:
     assert matcher.match(text).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("hey steady i feel really anxious", "anxious"),
+        ("steady stop", "stop"),
+        ("okay steady pause", "pause"),
+        ("steady can you ground me", "ground"),
+        ("yes steady", "yes"),
+        ("bye steady", "goodbye"),
+        ("thank you steady goodbye", "goodbye"),
+        ("help me steady my breathing", "breathe"),
+    ],
+)
+def test_steadys_name_only_addresses_it(matcher: IntentMatcher, text: str, intent: str) -> None:
+    assert matcher.match(text).intent == intent
+
+
+def test_the_name_stays_where_it_is_a_word_of_the_request() -> None:
+    assert without_name("hey steady i feel anxious") == "hey i feel anxious"
+    assert without_name("no thanks steady") == "no thanks"
+    assert without_name("help me steady my breathing") == "help me steady my breathing"
+    assert without_name("keep it steady") == "keep it steady"
+    assert without_name("steady") == "steady"
+
+
+def test_the_name_joins_the_grammar(matcher: IntentMatcher) -> None:
+    phrases = set(grammar_phrases(matcher))
+    assert {"hey steady", "bye steady", "steady"} <= phrases
