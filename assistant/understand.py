@@ -87,7 +87,8 @@ def grammar_vocabulary(matcher: IntentMatcher) -> set[str]:
 
 
 def grammar_phrases(matcher: IntentMatcher) -> list[str]:
-    """Every example sentence, slots filled with common values, as grammar phrases."""
+    """Every example sentence, slots filled with common values, as grammar phrases, and
+    the ways of addressing Steady by name (:data:`ADDRESS_PHRASES`)."""
     out: set[str] = set()
     for intent in matcher.intents.intents.values():
         for sentence in intent.sentences:
