@@ -53,6 +53,7 @@ from assistant.stt import SpeechToText, VoskSpeechToText
 from assistant.text import normalize
 from assistant.understand import build_matcher, build_stt, understand_audio
 from bench.noise import DEFAULT_PAD, NOISE_KINDS, RATE, make_noise, mix, pad_silence
+from bench.rtf import Setup
 from bench.voices import DEFAULT_CACHE, Voice, available_voices, render_all
 
 log = logging.getLogger(__name__)
@@ -384,20 +385,12 @@ class _Worker:
 _worker: _Worker | None = None
 
 
-def _init_worker(
-    model: str, use_grammar: bool, denoise: bool, open_pass: str, babble: list[tuple[str, str]]
-) -> None:
+def _init_worker(model: str, setup: Setup, babble: list[tuple[str, str]]) -> None:
     """Process-pool initializer: load the matcher, the model and the babble clips once."""
     global _worker
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     matcher = build_matcher()
-    stt = build_stt(
-        matcher,
-        Path(model),
-        use_grammar=use_grammar,
-        noise_suppression=denoise,
-        open_pass=open_pass,
-    )
+    stt = build_stt(matcher, Path(model), **asdict(setup))
     clips = [(text, load_wav(path)) for text, path in babble]
     _worker = _Worker(matcher, stt, clips)
 
@@ -639,9 +632,11 @@ def run(args: argparse.Namespace | Sequence[str] | None = None) -> dict[str, Any
         initializer=_init_worker,
         initargs=(
             str(model_path),
-            not args.no_grammar,
-            not args.no_denoise,
-            args.open_pass,
+            Setup(
+                use_grammar=not args.no_grammar,
+                open_pass=args.open_pass,
+                noise_suppression=not args.no_denoise,
+            ),
             babble_pool,
         ),
     ) as executor:
