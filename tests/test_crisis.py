@@ -327,12 +327,34 @@ def test_plain_words_for_every_kind_of_risk(matcher: IntentMatcher, phrase: str)
 @pytest.mark.parametrize(
     "phrase",
     [
+        "my kids would be better off with someone else",
+        "nobody would find me for days",
+        "i want to throw myself into the river",
+        "the knife is in my hand",
+        "is paracetamol lethal to a person",
+        "if i leave him he says he'll kill me",
+        "he knows where i live and he followed me home",
+        "i think it's a snake bite and my leg is swelling",
+        "my jaw aches and my chest feels heavy",
+        "i'd like to just not exist",
+    ],
+)
+def test_rules_no_list_exercised(matcher: IntentMatcher, phrase: str) -> None:
+    assert matcher.match(phrase).intent == "crisis"
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
         "i jump off the diving board every week",
         "i want to disappear into a good film tonight",
         "they took so much blood at the clinic",
         "my sister's baby is coming in june",
         "he said he'd shoot me a text later",
         "i'm writing my notes for the exam",
+        "i did not exist back then",
+        "in fortnite i got a new gun",
+        "i feel like i'm dying but it's just a panic attack",
     ],
 )
 def test_everyday_sentences_with_the_same_plain_words(matcher: IntentMatcher, phrase: str) -> None:
