@@ -35,9 +35,8 @@ def test_figurative_speech_is_not_a_crisis(matcher: IntentMatcher, phrase: str) 
     assert matcher.match(phrase).intent != "crisis"
 
 
-@pytest.mark.parametrize(
-    "phrase",
-    [
+SAID_AT_RISK: dict[str, list[str]] = {
+    "core phrasings": [
         "i want to kill myself",
         "I'm going to end my life tonight",
         "i don't want to be here anymore",
@@ -49,14 +48,7 @@ def test_figurative_speech_is_not_a_crisis(matcher: IntentMatcher, phrase: str) 
         "my boyfriend hits me",
         "i think i took too many pills",
     ],
-)
-def test_core_phrasings(matcher: IntentMatcher, phrase: str) -> None:
-    assert matcher.match(phrase).intent == "crisis"
-
-
-@pytest.mark.parametrize(
-    "phrase",
-    [
+    "places intruders and plans": [
         "i'm on the bridge right now",
         "someone broke into my house",
         "i don't feel safe right now",
@@ -82,14 +74,7 @@ def test_core_phrasings(matcher: IntentMatcher, phrase: str) -> None:
         "i did sh last night",
         "she texted me goodbye and now her phone is off",
     ],
-)
-def test_places_intruders_and_plans(matcher: IntentMatcher, phrase: str) -> None:
-    assert matcher.match(phrase).intent == "crisis"
-
-
-@pytest.mark.parametrize(
-    "phrase",
-    [
+    "medical emergencies and danger as people say them": [
         "my chest hurts and i can't breathe",
         "i have crushing pain in my chest",
         "my dad is clutching his chest and sweating",
@@ -110,57 +95,7 @@ def test_places_intruders_and_plans(matcher: IntentMatcher, phrase: str) -> None
         "we can't wake her",
         "i'm hiding under the bed and he's looking for me",
     ],
-)
-def test_medical_emergencies_and_danger_as_people_say_them(
-    matcher: IntentMatcher, phrase: str
-) -> None:
-    assert matcher.match(phrase).intent == "crisis"
-
-
-@pytest.mark.parametrize(
-    ("phrase", "intent"),
-    [
-        ("my chest is tight and i can't breathe", "panic"),
-        ("my heart is racing so fast", "panic"),
-        ("my hands are shaking and it won't stop", "panic"),
-        ("i'm having a panic attack i feel like i'm dying", "panic"),
-    ],
-)
-def test_panic_symptoms_stay_panic(matcher: IntentMatcher, phrase: str, intent: str) -> None:
-    assert matcher.match(phrase).intent == intent
-
-
-@pytest.mark.parametrize(
-    "phrase",
-    [
-        "my mom will kill me if i forget her birthday",
-        "she'll kill me if i'm late again",
-        "my mom is going to kill me when she sees my grades",
-        "i tied the rope to the boat",
-        "we did jump rope in gym class",
-        "i'm still learning the ropes at work",
-        "i used the glue gun for my craft project",
-        "i jumped the gun on that email",
-        "i did rope climbs in pe",
-        "my brother bought a new gun skin in fortnite",
-        "we tied the canoe to the dock with a rope",
-        "they'll make me pay for the damage",
-        "i'll do it this time i promise",
-        "i wrote letters to my family at christmas",
-        "the sniper rifle in this game is overpowered",
-        "this collar is choking me",
-        "we bungee jumped off a bridge in new zealand",
-        "ok this is goodbye for today",
-        "let's do the breathing one last time",
-    ],
-)
-def test_everyday_ropes_guns_and_threats(matcher: IntentMatcher, phrase: str) -> None:
-    assert matcher.match(phrase).intent != "crisis"
-
-
-@pytest.mark.parametrize(
-    "phrase",
-    [
+    "risk said in passing by others and hidden": [
         # Said in passing, inside a longer sentence about something else.
         "the train was cancelled and my boss shouted and it'd be easier if i never woke up",
         "i've sorted the paperwork in case i'm not around after the weekend",
@@ -189,31 +124,7 @@ def test_everyday_ropes_guns_and_threats(matcher: IntentMatcher, phrase: str) ->
         "i haven't eaten for three days because i don't deserve it",
         "i scratched a pin along my arm in class",
     ],
-)
-def test_risk_said_in_passing_by_others_and_hidden(matcher: IntentMatcher, phrase: str) -> None:
-    assert matcher.match(phrase).intent == "crisis"
-
-
-@pytest.mark.parametrize(
-    "phrase",
-    [
-        "i just want to disappear under the duvet for a bit",
-        "i'm going to throw myself into work this week",
-        "i'm pulling my hair out over this homework",
-        "i made my decision about the job and i feel calm",
-        "my son always has bruises from football",
-        "i put my hand on the hob by accident",
-        "my dad doesn't let me have sweets",
-        "i'm sick of being here at work",
-    ],
-)
-def test_everyday_sentences_near_the_new_rules(matcher: IntentMatcher, phrase: str) -> None:
-    assert matcher.match(phrase).intent != "crisis"
-
-
-@pytest.mark.parametrize(
-    "phrase",
-    [
+    "risk in many people's own words": [
         "the revolver is in the drawer and i keep taking it out",
         "my kids would do better with the insurance money than with me",
         "i don't think i'll see another christmas and i've made my peace with it",
@@ -233,29 +144,7 @@ def test_everyday_sentences_near_the_new_rules(matcher: IntentMatcher, phrase: s
         "i can't feel my legs since i came off the ladder",
         "my chest is heavy and my jaw aches",
     ],
-)
-def test_risk_in_many_peoples_own_words(matcher: IntentMatcher, phrase: str) -> None:
-    assert matcher.match(phrase).intent == "crisis"
-
-
-@pytest.mark.parametrize(
-    "phrase",
-    [
-        "my flatmate said she'd kill me if i used her milk again",
-        "we were tying rope round the hay bales all day",
-        "my arms are dead after the gym",
-        "i'd rather die than do karaoke",
-        "i'm going to log off for the night",
-        "it's about time i went home",
-    ],
-)
-def test_everyday_words_from_the_same_lives(matcher: IntentMatcher, phrase: str) -> None:
-    assert matcher.match(phrase).intent != "crisis"
-
-
-@pytest.mark.parametrize(
-    "phrase",
-    [
+    "the moment before disclosures and emergencies": [
         "the tablets are all laid out on my desk",
         "the engine's on and the garage door is down",
         "i tested the branch and it will take my weight",
@@ -275,31 +164,7 @@ def test_everyday_words_from_the_same_lives(matcher: IntentMatcher, phrase: str)
         "i mixed my diazepam with half a bottle of gin",
         "my toddler swallowed one of the magnets",
     ],
-)
-def test_the_moment_before_disclosures_and_emergencies(matcher: IntentMatcher, phrase: str) -> None:
-    assert matcher.match(phrase).intent == "crisis"
-
-
-@pytest.mark.parametrize(
-    "phrase",
-    [
-        "bye before i go",
-        "we went wading into the river to cool off",
-        "i keep cutting myself off mid sentence",
-        "we will both die laughing",
-        "strongest thing for a headache",
-        "my carer shouts at the telly",
-        "my grandad's old hunting rifle is locked in the cabinet",
-        "the film ends when the hero dies",
-    ],
-)
-def test_everyday_sentences_near_the_moment_before(matcher: IntentMatcher, phrase: str) -> None:
-    assert matcher.match(phrase).intent != "crisis"
-
-
-@pytest.mark.parametrize(
-    "phrase",
-    [
+    "plain words for every kind of risk": [
         "i can't see myself still being around next year",
         "i'm so tired of existing",
         "there's no reason for me to still be here",
@@ -319,14 +184,7 @@ def test_everyday_sentences_near_the_moment_before(matcher: IntentMatcher, phras
         "grandad is burning hot and not making any sense",
         "i splashed boiling fat on my arm and it's blistering",
     ],
-)
-def test_plain_words_for_every_kind_of_risk(matcher: IntentMatcher, phrase: str) -> None:
-    assert matcher.match(phrase).intent == "crisis"
-
-
-@pytest.mark.parametrize(
-    "phrase",
-    [
+    "rules no list exercised": [
         "my kids would be better off with someone else",
         "nobody would find me for days",
         "i want to throw myself into the river",
@@ -338,14 +196,60 @@ def test_plain_words_for_every_kind_of_risk(matcher: IntentMatcher, phrase: str)
         "my jaw aches and my chest feels heavy",
         "i'd like to just not exist",
     ],
-)
-def test_rules_no_list_exercised(matcher: IntentMatcher, phrase: str) -> None:
-    assert matcher.match(phrase).intent == "crisis"
+}
+"""Crisis statements in our own words, by what they probe; each must be caught."""
 
-
-@pytest.mark.parametrize(
-    "phrase",
-    [
+SAID_HARMLESSLY: dict[str, list[str]] = {
+    "everyday ropes guns and threats": [
+        "my mom will kill me if i forget her birthday",
+        "she'll kill me if i'm late again",
+        "my mom is going to kill me when she sees my grades",
+        "i tied the rope to the boat",
+        "we did jump rope in gym class",
+        "i'm still learning the ropes at work",
+        "i used the glue gun for my craft project",
+        "i jumped the gun on that email",
+        "i did rope climbs in pe",
+        "my brother bought a new gun skin in fortnite",
+        "we tied the canoe to the dock with a rope",
+        "they'll make me pay for the damage",
+        "i'll do it this time i promise",
+        "i wrote letters to my family at christmas",
+        "the sniper rifle in this game is overpowered",
+        "this collar is choking me",
+        "we bungee jumped off a bridge in new zealand",
+        "ok this is goodbye for today",
+        "let's do the breathing one last time",
+    ],
+    "everyday sentences near the new rules": [
+        "i just want to disappear under the duvet for a bit",
+        "i'm going to throw myself into work this week",
+        "i'm pulling my hair out over this homework",
+        "i made my decision about the job and i feel calm",
+        "my son always has bruises from football",
+        "i put my hand on the hob by accident",
+        "my dad doesn't let me have sweets",
+        "i'm sick of being here at work",
+    ],
+    "everyday words from the same lives": [
+        "my flatmate said she'd kill me if i used her milk again",
+        "we were tying rope round the hay bales all day",
+        "my arms are dead after the gym",
+        "i'd rather die than do karaoke",
+        "i'm going to log off for the night",
+        "it's about time i went home",
+    ],
+    "everyday sentences near the moment before": [
+        "bye before i go",
+        "we went wading into the river to cool off",
+        "i keep cutting myself off mid sentence",
+        "we will both die laughing",
+        "strongest thing for a headache",
+        "my carer shouts at the telly",
+        "my grandad's old hunting rifle is locked in the cabinet",
+        "the film ends when the hero dies",
+    ],
+    "everyday sentences with the same plain words": [
         "i jump off the diving board every week",
         "i want to disappear into a good film tonight",
         "they took so much blood at the clinic",
@@ -356,9 +260,35 @@ def test_rules_no_list_exercised(matcher: IntentMatcher, phrase: str) -> None:
         "in fortnite i got a new gun",
         "i feel like i'm dying but it's just a panic attack",
     ],
+}
+"""Everyday sentences near the rules above; none may be taken for a crisis."""
+
+
+@pytest.mark.parametrize(
+    ("group", "phrase"), [(g, p) for g, phrases in SAID_AT_RISK.items() for p in phrases]
 )
-def test_everyday_sentences_with_the_same_plain_words(matcher: IntentMatcher, phrase: str) -> None:
-    assert matcher.match(phrase).intent != "crisis"
+def test_said_at_risk_is_a_crisis(matcher: IntentMatcher, group: str, phrase: str) -> None:
+    assert matcher.match(phrase).intent == "crisis", group
+
+
+@pytest.mark.parametrize(
+    ("group", "phrase"), [(g, p) for g, phrases in SAID_HARMLESSLY.items() for p in phrases]
+)
+def test_said_harmlessly_is_not_a_crisis(matcher: IntentMatcher, group: str, phrase: str) -> None:
+    assert matcher.match(phrase).intent != "crisis", group
+
+
+@pytest.mark.parametrize(
+    ("phrase", "intent"),
+    [
+        ("my chest is tight and i can't breathe", "panic"),
+        ("my heart is racing so fast", "panic"),
+        ("my hands are shaking and it won't stop", "panic"),
+        ("i'm having a panic attack i feel like i'm dying", "panic"),
+    ],
+)
+def test_panic_symptoms_stay_panic(matcher: IntentMatcher, phrase: str, intent: str) -> None:
+    assert matcher.match(phrase).intent == intent
 
 
 def test_everyday_cutting_is_figurative_but_never_hides_self_harm(
