@@ -115,6 +115,13 @@ def _word_leanings(sentences: list[str], owners: list[str]) -> dict[str, dict[st
     return leanings
 
 
+def _query(text: str) -> tuple[str, dict[str, float]]:
+    """``text`` as the matcher compares it, and its slots: normalised, without Steady's
+    name where it only addresses the app, slots replaced by placeholder words. What
+    people say and the example sentences both pass through here."""
+    return _placeholder(without_name(normalize(text)))
+
+
 def _placeholder(text: str) -> tuple[str, dict[str, float]]:
     """Slots out of ``text`` (normalised), replaced by placeholder words."""
     slots: dict[str, float] = {}
@@ -164,10 +171,8 @@ class IntentMatcher:
             for s in intent.sentences:
                 # Literal numbers in examples ("give me a minute") become placeholders
                 # exactly as they do in what people say.
-                norm, _ = _placeholder(
-                    normalize(
-                        s.replace("{rating}", RATING_SLOT).replace("{duration}", DURATION_SLOT)
-                    )
+                norm, _ = _query(
+                    s.replace("{rating}", RATING_SLOT).replace("{duration}", DURATION_SLOT)
                 )
                 norm = norm.replace(f"{RATING_SLOT} out of ten", RATING_SLOT)
                 if norm and norm not in self._exact:
@@ -260,10 +265,9 @@ class IntentMatcher:
         finding = self.crisis.check(text) if check_crisis else None
         if finding is not None:
             return Match(text, "crisis", 1.0, crisis=finding)
-        norm = without_name(normalize(text))
-        if not norm:
+        query, slots = _query(text)
+        if not query:
             return Match(text, UNKNOWN, 0.0)
-        query, slots = _placeholder(norm)
         exact = self._exact.get(query)
         if exact is not None:
             return Match(text, exact, 1.0, slots, matched=query)
@@ -294,7 +298,7 @@ class IntentMatcher:
 
     def support(self, text: str, intent: str) -> float:
         """How well ``text`` matches ``intent``'s examples (0..1), whatever wins overall."""
-        query, _ = _placeholder(without_name(normalize(text)))
+        query, _ = _query(text)
         if not query:
             return 0.0
         if self._exact.get(query) == intent:
