@@ -21,6 +21,7 @@ DEFAULT_END_SILENCE = 0.4
 OPEN_PASS_MODES = ("always", "fallback", "never")
 """When the recognizer makes its open-vocabulary reading (``VoskSpeechToText``). Kept
 here, not in the recognizer's module, so reading the settings does not load numpy."""
+DEFAULT_OPEN_PASS = "always"
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Settings:
     """Seconds of quiet after the last word that end an utterance."""
     noise_suppression: bool = True
     """Take steady background noise (a fan, traffic) out before recognition."""
-    open_pass: str = "always"
+    open_pass: str = DEFAULT_OPEN_PASS
     """When the open-vocabulary reading is made besides the grammar one: ``always`` (as
     the person speaks), ``fallback`` (only after an utterance the grammar pass did not
     hear as one of Steady's sentences: less processor time, for a Raspberry Pi) or

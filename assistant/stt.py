@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.audio_format import STT_FORMAT
-from assistant.config import DEFAULT_END_SILENCE, OPEN_PASS_MODES
+from assistant.config import DEFAULT_END_SILENCE, DEFAULT_OPEN_PASS, OPEN_PASS_MODES
 from assistant.denoise import NoiseSuppressor
 from assistant.errors import ModelError
 from assistant.voice_activity import VoiceActivity
@@ -216,7 +216,7 @@ class VoskSpeechToText(SpeechToText):
         phrases: Iterable[str] = (),
         end_silence: float = DEFAULT_END_SILENCE,
         use_grammar: bool = True,
-        open_pass: str = "always",
+        open_pass: str = DEFAULT_OPEN_PASS,
         quick_phrases: Iterable[str] = (),
         noise_suppression: bool = True,
     ) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from assistant.audio_format import Audio, convert
-from assistant.config import DEFAULT_END_SILENCE
+from assistant.config import DEFAULT_END_SILENCE, DEFAULT_OPEN_PASS
 from assistant.crisis import CrisisFinding
 from assistant.intents import UNKNOWN
 from assistant.matcher import IntentMatcher, Match
@@ -104,7 +104,7 @@ def build_stt(
     model: str | Path | None = None,
     *,
     use_grammar: bool = True,
-    open_pass: str = "always",
+    open_pass: str = DEFAULT_OPEN_PASS,
     noise_suppression: bool = True,
     end_silence: float = DEFAULT_END_SILENCE,
 ) -> VoskSpeechToText:

@@ -44,7 +44,7 @@ import numpy as np
 import yaml
 
 from assistant.audio_format import Audio, load_wav
-from assistant.config import OPEN_PASS_MODES
+from assistant.config import DEFAULT_OPEN_PASS, OPEN_PASS_MODES
 from assistant.errors import SteadyError
 from assistant.matcher import IntentMatcher
 from assistant.models import DEFAULT_MODEL_MANIFEST, DEFAULT_MODEL_NAME, resolve_model
@@ -298,8 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--open-pass",
         choices=OPEN_PASS_MODES,
-        default="always",
-        help="when the open-vocabulary reading is made (the open_pass setting; default always)",
+        default=DEFAULT_OPEN_PASS,
+        help="when the open-vocabulary reading is made (open_pass setting; default %(default)s)",
     )
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="render cache folder")
     parser.add_argument(

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from assistant.audio_format import Audio, load_wav
+from assistant.config import DEFAULT_OPEN_PASS
 from assistant.understand import build_matcher, build_stt
 from bench.emit import emit_json
 from bench.wer import load_corpus
@@ -44,7 +45,7 @@ class Setup:
     """A recognizer set-up: the ``build_stt`` options a mode changes from Steady's own."""
 
     use_grammar: bool = True
-    open_pass: str = "always"
+    open_pass: str = DEFAULT_OPEN_PASS
     noise_suppression: bool = True
 
 
