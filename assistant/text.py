@@ -72,6 +72,8 @@ def without_name(norm: str) -> str:
     "steady" stays where it is a word of the request ("help me steady my breathing",
     "keep it steady").
     """
+    if NAME not in norm:
+        return norm  # nearly every sentence: no need to split it
     words = norm.split()
     if NAME not in words or len(words) < 2:
         return norm
