@@ -15,7 +15,15 @@ from assistant.errors import DataFileError
 from assistant.templates import TemplateError, expand
 
 FEELINGS = ("anxious", "panic", "sleep", "overwhelmed", "angry", "sad")
-PRACTICES = ("breathe", "ground", "body_scan", "relax_muscles", "journal", "toolbox")
+PRACTICES = (
+    "breathe",
+    "ground",
+    "body_scan",
+    "relax_muscles",
+    "journal",
+    "journal_read",
+    "toolbox",
+)
 CONTROLS = (
     "stop", "pause", "resume", "slower", "faster", "repeat", "help", "yes", "no", "goodbye",
     "dizzy",
@@ -34,6 +42,8 @@ class Intent:
     templates: tuple[str, ...]
     sentences: tuple[str, ...]
     source: Path
+    accept: float | None = None
+    """Match score needed to act without asking, when stricter than the matcher's."""
 
 
 @dataclass
@@ -85,4 +95,5 @@ def _load_intent(path: Path) -> Intent:
         templates=tuple(data["sentences"]),
         sentences=tuple(sentences),
         source=path,
+        accept=float(data["accept"]) if "accept" in data else None,
     )

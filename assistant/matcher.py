@@ -188,6 +188,7 @@ class IntentMatcher:
         self._first_long = bisect.bisect_left(counts, CONTAINED_MIN_WORDS)
         self._counts = counts
         self._leanings = _word_leanings(sentences, owners)
+        self._strict = {i.name: i.accept for i in intents.intents.values() if i.accept is not None}
 
     @classmethod
     def from_data(cls, folder: Path, language: str = "en") -> IntentMatcher:
@@ -286,15 +287,27 @@ class IntentMatcher:
             intent, _, sentence = tied[0]
             if lead < 0.1:
                 score = min(score, self.accept - 0.01)
-        if score >= self.accept:
+        needed = self.needed(intent)
+        if score >= needed:
             return Match(text, intent, score, slots, matched=sentence)
         # Second opinion: the words that only this intent's examples use. When the
-        # closest sentence and the telling words agree, the match is taken.
+        # closest sentence and the telling words agree, the match is taken (not for an
+        # intent that asks for a clearer request than usual).
         share = evidence.get(intent, 0.0)
-        if score >= self.agree and share >= self.agree_share:
+        if score >= self.agree and share >= self.agree_share and needed <= self.accept:
             return Match(text, intent, max(score, self.accept), slots, matched=sentence)
         guess = intent if score >= self.confirm else None
         return Match(text, UNKNOWN, score, slots, guess=guess, matched=sentence)
+
+    def needed(self, intent: str) -> float:
+        """The score at which ``intent`` is taken without asking."""
+        return max(self.accept, self._strict.get(intent, self.accept))
+
+    def asks_first(self, match: Match) -> bool:
+        """True when ``match``'s intent asks for a clearer request than this one (its
+        ``accept`` in the sentence file), however the match was arrived at."""
+        strict = self._strict.get(match.intent)
+        return strict is not None and match.confidence < strict
 
     def support(self, text: str, intent: str) -> float:
         """How well ``text`` matches ``intent``'s examples (0..1), whatever wins overall."""

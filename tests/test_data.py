@@ -26,6 +26,15 @@ def test_intent_file_with_bad_field(tmp_path: Path) -> None:
         IntentSet.from_dir(tmp_path)
 
 
+def test_an_intent_cannot_be_taken_on_less_than_the_matcher_asks(tmp_path: Path) -> None:
+    """``accept`` only ever makes an intent stricter (0.8 is the matcher's own bar)."""
+    (tmp_path / "x.yaml").write_text(
+        "language: en\nintent: x\nkind: practice\naccept: 0.5\nsentences: [hi]\n"
+    )
+    with pytest.raises(DataFileError, match=r"x.yaml: field 'accept'"):
+        IntentSet.from_dir(tmp_path)
+
+
 def test_intent_file_with_bad_template(tmp_path: Path) -> None:
     (tmp_path / "x.yaml").write_text(
         "language: en\nintent: x\nkind: feeling\nsentences: ['(a|b']\n"
