@@ -12,17 +12,30 @@ import enum
 import logging
 import queue
 import re
+import sqlite3
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 from assistant.audio_format import STT_FORMAT, Audio, wav_bytes
 from assistant.clock import Clock
 from assistant.crisis import CrisisFinding
 from assistant.datafiles import load_yaml, validate
+from assistant.errors import SteadyError
 from assistant.exercises import Exercise, ExerciseLibrary
 from assistant.intents import CONTROLS, FEELINGS, UNKNOWN
+from assistant.journal_reading import (
+    Readable,
+    first_of_day,
+    manages,
+    named_day,
+    newest_first,
+    spoken_day,
+    spoken_when,
+    wants_older,
+)
 from assistant.journaling import JOURNAL_PAUSE, Draft, JournalBook, ends_entry, spoken_length
 from assistant.matcher import IntentMatcher, Match
 from assistant.output import Output
@@ -31,7 +44,7 @@ from assistant.ratings import SessionLog, change_line, personal_choice, read_rat
 from assistant.replies import Replies
 from assistant.safety import Contact, Locale, crisis_reply, resource_lines
 from assistant.stt import Transcript
-from assistant.text import normalize
+from assistant.text import PrivateText, normalize
 from assistant.understand import match_transcript
 
 log = logging.getLogger(__name__)
@@ -103,6 +116,7 @@ class Mode(enum.Enum):
     RATE_AFTER = "rate_after"  # asked the same after one
     JOURNAL = "journal"  # recording a spoken journal entry
     JOURNAL_SAVE = "journal_save"  # asked "shall I save it?"
+    JOURNAL_READ = "journal_read"  # read an entry back, asked "the one before?"
 
 
 @dataclass(frozen=True)
@@ -204,6 +218,8 @@ class Dialog:
     """Where journal entries are kept (None: the journal is unavailable)."""
     keep_journal_audio: bool = False
     """Keep the recording of journal entries as well as their words (opt-in)."""
+    wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    """The date and time, for saying when a journal entry was made."""
     cue_style: str = "voice"
     """How exercises mark breaths: ``voice``, ``tones`` or ``both`` (changeable by voice)."""
 
@@ -220,6 +236,8 @@ class Dialog:
     _rate_tries: int = 0
     _started_at: float = 0.0
     _draft: Draft | None = None
+    _reading: list[Readable] = field(default_factory=list)  # entries read back, newest first
+    _read_at: int = 0
     speaker: Speaker = field(init=False)
 
     def __post_init__(self) -> None:
@@ -273,13 +291,16 @@ class Dialog:
         if self.mode is Mode.JOURNAL_SAVE and match.intent in ("yes", "no"):
             self._journal_save(match.intent == "yes")
             return match
+        if self.mode is Mode.JOURNAL_READ and self._journal_read_answer(match, transcript):
+            return match
         if self.mode is Mode.CRISIS and self._after_crisis(match, transcript.text):
             return match
         if self.mode is Mode.CONFIRM and self._guess is not None:
             guess, self._guess = self._guess, None
             self.mode = Mode.IDLE
             if match.intent == "yes":
-                match = Match(guess.text, guess.guess or UNKNOWN, guess.confidence, guess.slots)
+                # Confirmed by the person: as sure as an answer gets.
+                match = Match(guess.text, guess.guess or UNKNOWN, 1.0, guess.slots)
             elif match.intent == "no":
                 self._reply("confirm_no")
                 return match
@@ -337,7 +358,9 @@ class Dialog:
         intent = match.intent
         if intent != UNKNOWN:
             self._unknown_streak = 0
-        if intent == UNKNOWN:
+        if {intent, match.guess} & {"journal", "journal_read"} and manages(match.text):
+            self._reply("journal_manage")  # "delete yesterday's entry": never by voice
+        elif intent == UNKNOWN:
             self._unknown(match)
         elif intent in FEELINGS:
             self._feeling(intent, match)
@@ -349,6 +372,12 @@ class Dialog:
             self._reply("dizzy_idle")
         elif intent == "journal":
             self._journal_start()
+        elif self.matcher.asks_first(match):
+            # E.g. private words are read aloud only on a clear request ("read me a
+            # story" is close to "read me my entry"), however the readings agreed.
+            self._unknown(replace(match, intent=UNKNOWN, guess=intent))
+        elif intent == "journal_read":
+            self._journal_read(match.text)
         elif intent == "toolbox":
             names = {e.id: e.name for e in self.library.exercises.values()}
             self._say(*toolbox_lines(self.replies, self.history, names))
@@ -515,6 +544,66 @@ class Dialog:
             self._reply("journal_saved")
         else:
             self._reply("journal_discarded")
+
+    def _journal_read(self, text: str) -> None:
+        """Read the newest entry (or the newest of a day the person named) aloud."""
+        self.mode = Mode.IDLE
+        if self.journal is None:
+            self._reply("journal_unavailable")
+            return
+        try:
+            entries = newest_first(self.journal.journal())
+        except (SteadyError, sqlite3.Error) as exc:
+            log.warning("Could not read the journal: %s", exc)
+            self._reply("journal_unavailable")
+            return
+        if not entries:
+            self._reply("journal_read_none")
+            return
+        self._reading = entries
+        today = self.wall_clock().astimezone().date()
+        day = named_day(text, today)
+        start = first_of_day(entries, day) if day is not None else 0
+        lead: list[str] = []
+        if start is None:
+            lead = [self.replies.get("journal_read_no_day", day=spoken_day(day or today, today))]
+            start = 0
+        self._read_entry(start, lead)
+
+    def _read_entry(self, index: int, lead: list[str] | None = None) -> None:
+        self.mode = Mode.JOURNAL_READ
+        last = "journal_read_only" if len(self._reading) == 1 else "journal_read_oldest"
+        if index >= len(self._reading):
+            self._reply(last)
+            return
+        entry = self._reading[index]
+        self._read_at = index
+        when = spoken_when(entry.created, self.wall_clock())
+        # The entry's words are the person's own: never cached or logged as speech.
+        line = PrivateText(self.replies.get("journal_read_entry", when=when, text=entry.text))
+        more = index + 1 < len(self._reading)
+        end = self.replies.get("journal_read_more" if more else last)
+        self._say(*(lead or []), line, end)
+
+    def _journal_read_answer(self, match: Match, transcript: Transcript) -> bool:
+        """What was said after an entry was read ("shall I read the one before?").
+        True when handled here; anything else leaves the journal and is acted on."""
+        intent = match.intent
+        today = self.wall_clock().astimezone().date()
+        if intent == "journal_read" and named_day(match.text, today) is not None:
+            self._journal_read(match.text)  # another day: start there
+            return True
+        older = intent in ("yes", "journal_read") or any(wants_older(t) for t in transcript.texts())
+        if older and intent != "stop":  # "another one" is a "no" to an offered exercise
+            self._read_entry(self._read_at + 1)
+            return True
+        self.mode = Mode.IDLE
+        self._reading = []
+        if intent in ("stop", "no"):
+            self.speaker.clear()  # "stop" in the middle of an entry cuts it off
+            self._reply("journal_read_done")
+            return True
+        return False
 
     def _log_start(self, feeling: str | None, before: int | None) -> int | None:
         if self.history is None:
@@ -716,7 +805,7 @@ class Dialog:
             return ["repeat", "yes", "no"]
         if self.mode in (Mode.RATE_BEFORE, Mode.RATE_AFTER):
             return ["no"]
-        if self.mode is Mode.JOURNAL_SAVE:
+        if self.mode in (Mode.JOURNAL_SAVE, Mode.JOURNAL_READ):
             return ["yes", "no"]
         return []
 

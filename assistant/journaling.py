@@ -9,9 +9,11 @@ sentences. Where entries are kept is the :class:`JournalBook`'s business.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from assistant.journal_reading import Readable
 from assistant.text import normalize
 
 JOURNAL_PAUSE = 12.0
@@ -27,6 +29,10 @@ class JournalBook(Protocol):
     """Where journal entries are kept."""
 
     def add_journal(self, text: str, seconds: float, audio_wav: bytes | None = None) -> int: ...
+
+    def journal(self) -> Sequence[Readable]:
+        """Every kept entry (any order: they are read back newest first)."""
+        ...
 
 
 def ends_entry(text: str) -> bool:

@@ -93,3 +93,12 @@ def without_name(norm: str) -> str:
                 continue
         kept.append(word)
     return " ".join(kept)
+
+
+class PrivateText(str):
+    """A line to say that holds the person's own words (a journal entry read back).
+
+    It is spoken like any other line but never kept: the speech cache renders it
+    afresh and forgets it (see :class:`assistant.tts.CachedTextToSpeech`)."""
+
+    __slots__ = ()

@@ -68,6 +68,7 @@ from assistant.audio_format import Audio, AudioFormat, convert, load_wav, save_w
 from assistant.closing import Closing
 from assistant.errors import AudioFileError, SpeechEngineError
 from assistant.paths import ensure_private_dir
+from assistant.text import PrivateText
 
 log = logging.getLogger(__name__)
 
@@ -610,6 +611,8 @@ class CachedTextToSpeech(TextToSpeech):
 
     def synthesize(self, text: str, voice: Voice | None = None) -> Audio:
         v = voice or self.default_voice
+        if isinstance(text, PrivateText):
+            return self.inner.synthesize(text, v)  # the person's own words: never kept
         if not clean_text(text):
             return self.inner.synthesize(text, v)  # nothing to say: not worth a cache entry
         key = clip_key(text, v, self.engine_id)

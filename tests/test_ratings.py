@@ -7,7 +7,7 @@ import io
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -237,6 +237,12 @@ def test_toolbox_without_history(tmp_path: Path) -> None:
     assert "haven't rated any sessions" in out.getvalue()
 
 
+@dataclass(frozen=True)
+class Entry:
+    created: datetime
+    text: str
+
+
 class MemoryJournal:
     def __init__(self) -> None:
         self.entries: list[tuple[str, float]] = []
@@ -244,6 +250,9 @@ class MemoryJournal:
     def add_journal(self, text: str, seconds: float, audio_wav: bytes | None = None) -> int:
         self.entries.append((text, seconds))
         return len(self.entries)
+
+    def journal(self) -> list[Entry]:
+        return [Entry(datetime.now(timezone.utc), text) for text, _ in self.entries]
 
 
 def journal_talk(app: App) -> tuple[Dialog, io.StringIO, MemoryJournal, VirtualClock]:

@@ -19,6 +19,7 @@ if str(ROOT) not in sys.path:  # `pytest` (not `python -m pytest`) does not add 
 
 from assistant.audio_format import Audio, AudioFormat, save_wav  # noqa: E402
 from assistant.errors import SpeechEngineError  # noqa: E402
+from assistant.text import PrivateText  # noqa: E402
 from assistant.tts import (  # noqa: E402
     ESPEAK_RATE,
     MAX_RATE_WPM,
@@ -199,6 +200,19 @@ def test_disk_cache_is_private_and_survives_a_restart(tmp_path: Path) -> None:
     again = CachedTextToSpeech(counting, folder).synthesize("steady now")
     assert again == first
     assert counting.calls == ["steady now"]
+
+
+def test_the_persons_own_words_are_never_kept(tmp_path: Path) -> None:
+    """A journal entry read back is spoken, but neither the disk nor the memory cache
+    keeps it."""
+    folder = tmp_path / "cache"
+    counting = CountingTTS(ToneTTS())
+    tts = CachedTextToSpeech(counting, folder)
+    entry = PrivateText("Here's what you said this morning: i miss my dad")
+    assert tts.synthesize(entry).duration > 0
+    assert tts.synthesize(entry).duration > 0
+    assert list(folder.iterdir()) == []
+    assert len(counting.calls) == 2  # rendered afresh each time, from nowhere
 
 
 def test_broken_disk_clip_is_rendered_again(tmp_path: Path) -> None:
