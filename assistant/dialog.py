@@ -593,7 +593,8 @@ class Dialog:
         if intent == "journal_read" and named_day(match.text, today) is not None:
             self._journal_read(match.text)  # another day: start there
             return True
-        older = intent in ("yes", "journal_read") or any(wants_older(t) for t in transcript.texts())
+        heard = transcript.best_readings() or [match.text]
+        older = intent in ("yes", "journal_read") or any(wants_older(t) for t in heard)
         if older and intent != "stop":  # "another one" is a "no" to an offered exercise
             self._read_entry(self._read_at + 1)
             return True
