@@ -214,16 +214,3 @@ def scaled(audio: Audio, gain: float) -> Audio:
         return audio
     samples = np.frombuffer(audio.pcm, dtype="<i2").astype(np.float64) * gain
     return Audio(np.round(samples).astype("<i2").tobytes(), audio.fmt)
-
-
-def speed_perturbed(pcm: bytes, factor: float, rate: int = STT_FORMAT.rate) -> bytes:
-    """16-bit mono ``pcm`` played ``factor`` times as fast (tempo and pitch together,
-    as a tape would): 0.9 is a tenth slower and lower, 1.1 a tenth faster and higher.
-
-    Kaldi's recipes train on speech perturbed just this way, so a recognizer hears the
-    result as another ordinary speaker rather than as damaged audio."""
-    if factor <= 0:
-        raise ValueError("speed factor must be positive")
-    samples = np.frombuffer(pcm[: len(pcm) & ~1], dtype="<i2").astype(np.float64) / 32768.0
-    out = _resample(samples, round(rate * factor), rate)
-    return np.clip(np.round(out * 32768.0), -32768, 32767).astype("<i2").tobytes()

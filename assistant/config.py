@@ -48,9 +48,6 @@ class Settings:
     the person speaks), ``fallback`` (only after an utterance the grammar pass did not
     hear as one of Steady's sentences: less processor time, for a Raspberry Pi) or
     ``never``."""
-    crisis_recheck: bool = True
-    """Hear each utterance again a tenth slower and faster for the crisis check (more
-    crisis statements heard in noise; off saves processor time on a Raspberry Pi)."""
     journal_audio: bool = False
     """Keep the recording of journal entries too (off: only the words are kept)."""
     cues: str = "voice"
@@ -62,7 +59,6 @@ class Settings:
             "end_silence": self.end_silence,
             "noise_suppression": self.noise_suppression,
             "open_pass": self.open_pass,
-            "recheck": self.crisis_recheck,
         }
 
     @classmethod

@@ -21,12 +21,11 @@ import logging
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.audio_format import STT_FORMAT, speed_perturbed
+from assistant.audio_format import STT_FORMAT
 from assistant.config import DEFAULT_END_SILENCE, DEFAULT_OPEN_PASS, OPEN_PASS_MODES
 from assistant.denoise import NoiseSuppressor
 from assistant.errors import ModelError
@@ -81,9 +80,6 @@ class Transcript:
     """The grammar pass heard speech outside Steady's vocabulary."""
     alternatives: tuple[str, ...] = ()
     """Runner-up readings from the recognizers' n-best lists."""
-    rereadings: tuple[str, ...] = ()
-    """Readings of the same audio played slightly slower and faster
-    (:data:`RECHECK_SPEEDS`): for the crisis check only, never for choosing an intent."""
 
     def texts(self) -> list[str]:
         """Every distinct reading of the utterance, best first."""
@@ -189,14 +185,6 @@ SNR: 73 % recall from the best readings alone, 80 % with these seven runners-up)
 OPEN_ALTERNATIVES = 0
 """The open recognizer's runners-up are not asked for: they added no recall and
 turned figurative speech into crisis words ("jumping on a call" -> "jumping off")."""
-RECHECK_SPEEDS = (0.9, 1.1)
-"""After each utterance the grammar recognizer hears it again a tenth slower and a tenth
-faster (:func:`~assistant.audio_format.speed_perturbed`), and the crisis check reads
-those n-best lists too. In noise a crisis statement the first hearing turned into other
-words often comes back whole ("i've been saving up my pills"). On the development set
-at 10 dB SNR: 45 -> 48 of 48 crisis statements heard, no figurative phrase flagged,
-7 of 620 intent decodes became an (unsure) crisis. The two decodes run side by side
-after the person stops speaking: about 0.09 s for a 4 s utterance on 2 cores."""
 
 
 def _best_of(result: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -231,7 +219,6 @@ class VoskSpeechToText(SpeechToText):
         open_pass: str = DEFAULT_OPEN_PASS,
         quick_phrases: Iterable[str] = (),
         noise_suppression: bool = True,
-        recheck: bool = True,
     ) -> None:
         if open_pass not in OPEN_PASS_MODES:
             raise ValueError(f"open_pass must be one of {OPEN_PASS_MODES}")
@@ -260,10 +247,6 @@ class VoskSpeechToText(SpeechToText):
         """Whether steady background noise is taken out before decoding (assistant.denoise)."""
         self.quick_phrases = frozenset(quick_phrases)
         """Utterances that end after :data:`QUICK_END_SILENCE` (commands like "stop")."""
-        self.recheck = recheck and self.use_grammar
-        """Whether utterances are heard again at :data:`RECHECK_SPEEDS` for the crisis check."""
-        self._recheckers: list[Any] = []
-        self._pool: ThreadPoolExecutor | None = None
         self._sentences = sentences if self.use_grammar else []
         self._complete = frozenset(sentences) | frozenset(words)
         log.info(
@@ -322,27 +305,6 @@ class VoskSpeechToText(SpeechToText):
             return _VoskRecognition(self, grammar=False, parallel_open=False)
         return _VoskRecognition(self, grammar=True, parallel_open=self.open_pass == "always")
 
-    def rereadings(self, pcm: bytes) -> tuple[str, ...]:
-        """The grammar recognizer's readings of ``pcm`` at each of :data:`RECHECK_SPEEDS`
-        (best first, then runners-up), decoded side by side."""
-        if not self.recheck or not pcm:
-            return ()
-        if not self._recheckers:
-            self._recheckers = [self.recognizer(grammar=True) for _ in RECHECK_SPEEDS]
-            self._pool = ThreadPoolExecutor(len(RECHECK_SPEEDS), thread_name_prefix="recheck")
-        assert self._pool is not None
-
-        def hear(index: int) -> list[str]:
-            rec = self._recheckers[index]
-            rec.AcceptWaveform(speed_perturbed(pcm, RECHECK_SPEEDS[index]))
-            best, others = _best_of(json.loads(rec.FinalResult()))
-            rec.Reset()
-            texts = [str(best.get("text", "")), *others]
-            return [" ".join(w for w in t.split() if w != UNK) for t in texts]
-
-        heard = self._pool.map(hear, range(len(RECHECK_SPEEDS)))
-        return tuple(dict.fromkeys(t for texts in heard for t in texts if t))
-
     def second_pass(self, pcm: bytes) -> dict[str, Any]:
         """Decode ``pcm`` with the open vocabulary (no grammar)."""
         rec = self.recognizer(grammar=False)
@@ -381,8 +343,6 @@ class _VoskRecognition(Recognition):
         self.pending: Transcript | None = None  # an unfinished sentence, held for its rest
         # One per stream, so the noise estimate carries over from one utterance to the next.
         self.suppressor = NoiseSuppressor() if engine.noise_suppression else None
-        self.buffering = engine.recheck or (self.open is None and engine.open_pass == "fallback")
-        """Whether the utterance's audio is kept for a second hearing."""
 
     def accept(self, pcm: bytes) -> list[Event]:
         events: list[Event] = []
@@ -410,7 +370,7 @@ class _VoskRecognition(Recognition):
         return events
 
     def _decode_piece(self, piece: bytes) -> list[Event]:
-        if self.buffering:
+        if self.open is None and self.engine.open_pass == "fallback":
             self.buffer.extend(piece)
             limit = int(MAX_UTTERANCE * 1.2 * STT_FORMAT.bytes_per_second) & ~1
             if len(self.buffer) > limit:
@@ -462,8 +422,6 @@ class _VoskRecognition(Recognition):
             # lead-in a recognizer needs (without it a short "stop" went unheard).
             lead_in = b"".join(self.recent)
             self._reset()
-            if self.buffering:
-                self.buffer.extend(lead_in)
             if self.open is not None:
                 self.open.AcceptWaveform(lead_in)
             self.rec.AcceptWaveform(lead_in)
@@ -518,9 +476,6 @@ class _VoskRecognition(Recognition):
         if not text and not open_text:
             return None
         alternatives = [" ".join(w for w in t.split() if w != UNK) for t in (*others, *open_others)]
-        # A quick command ("stop") is never a crisis statement: it is not held up.
-        quick = text in self.engine.quick_phrases
-        rereadings = () if quick else self.engine.rereadings(bytes(self.buffer))
         return Transcript(
             text=text,
             words=words,
@@ -529,7 +484,6 @@ class _VoskRecognition(Recognition):
             end_time=self.time,
             heard_unknown=heard_unknown,
             alternatives=tuple(t for t in alternatives if t),
-            rereadings=rereadings,
         )
 
     def flush(self) -> Transcript | None:
@@ -565,10 +519,6 @@ def join_utterances(first: Transcript | None, second: Transcript | None) -> Tran
         alternatives=(
             *(f"{alt} {second.text}".strip() for alt in first.alternatives),
             *(f"{first.text} {alt}".strip() for alt in second.alternatives),
-        ),
-        rereadings=(
-            *(f"{alt} {second.text}".strip() for alt in first.rereadings),
-            *(f"{first.text} {alt}".strip() for alt in second.rereadings),
         ),
     )
 

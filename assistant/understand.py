@@ -107,7 +107,6 @@ def build_stt(
     open_pass: str = DEFAULT_OPEN_PASS,
     noise_suppression: bool = True,
     end_silence: float = DEFAULT_END_SILENCE,
-    recheck: bool = True,
 ) -> VoskSpeechToText:
     """Vosk with the active (or given) model, Steady's sentences and vocabulary."""
     from assistant.models import resolve_model
@@ -122,7 +121,6 @@ def build_stt(
         quick_phrases=QUICK_COMMANDS,
         noise_suppression=noise_suppression,
         end_silence=end_silence,
-        recheck=recheck,
     )
 
 
@@ -217,9 +215,7 @@ def _runners_up_agree(
 
 def heard_crisis(matcher: IntentMatcher, transcript: Transcript) -> CrisisFinding | None:
     """The crisis check over every reading of ``transcript``, runners-up included."""
-    return matcher.heard_crisis(
-        transcript.best_readings(), (*transcript.alternatives, *transcript.rereadings)
-    )
+    return matcher.heard_crisis(transcript.best_readings(), transcript.alternatives)
 
 
 def _agreed_guess(matches: list[Match]) -> Match | None:

@@ -152,8 +152,6 @@ class Trial:
     """CPU time of the same (not inflated by other load on the machine)."""
     alternatives: tuple[str, ...] = ()
     """The recognizers' runner-up readings (the crisis check sees them too)."""
-    rereadings: tuple[str, ...] = ()
-    """The same audio heard a tenth slower and faster (for the crisis check only)."""
 
     @property
     def correct(self) -> bool:
@@ -476,7 +474,6 @@ def _decode(
         seconds=round(time.monotonic() - start, 3),
         cpu_seconds=round(cpu, 3),
         alternatives=transcript.alternatives,
-        rereadings=transcript.rereadings,
     )
 
 

@@ -321,12 +321,9 @@ def _speed(results: dict[str, Any]) -> list[str]:
         out += table(["Recognizer", "RTF (CPU)", "RTF (wall)", "Audio"], rows)
         out.append(
             "*shipped* is Steady as it runs (noise suppression, then the grammar pass and the "
-            "open-vocabulary pass, both fed every chunk, and after each utterance the grammar "
-            "pass's second hearing a tenth slower and faster for the crisis check); *no "
-            "recheck* is the same without that second hearing (`crisis_recheck: false`); "
-            "*no noise suppression* is shipped without noise suppression; *fallback* is the "
-            "`open_pass: fallback` setting (the open pass runs only on utterances the grammar "
-            "pass was unsure of; these clips are read books, "
+            "open-vocabulary pass, both fed every chunk); *no noise suppression* is the same "
+            "without it; *fallback* is the `open_pass: fallback` setting (the open pass runs "
+            "only on utterances the grammar pass was unsure of; these clips are read books, "
             "far from Steady's sentences, so it ran on most of them); the last two rows are "
             "each pass alone."
         )
@@ -478,14 +475,6 @@ def _pi(p: dict[str, Any], results: dict[str, Any]) -> list[str]:
                 f"run above, on read books that are far from Steady's sentences) it would be "
                 f"about {low:.2f}–{high:.2f}; for one of Steady's own sentences it costs only "
                 "the grammar pass."
-            )
-        plain = _get(results, "rtf", "no_recheck", "rtf_cpu")
-        if plain is not None:
-            low, high = (f * plain for f in pi.PI_SLOWDOWN)
-            out.append(
-                f"Without the crisis check's second hearing (`crisis_recheck: false`, RTF "
-                f"{plain:.3f}) it would be about {low:.2f}–{high:.2f}, at the cost of crisis "
-                "statements heard in noise."
             )
     out.append("")
     return out

@@ -47,19 +47,16 @@ class Setup:
     use_grammar: bool = True
     open_pass: str = DEFAULT_OPEN_PASS
     noise_suppression: bool = True
-    recheck: bool = True
 
 
 MODES: dict[str, Setup] = {
     "shipped": Setup(),
-    "no_recheck": Setup(recheck=False),
     "no_noise_suppression": Setup(noise_suppression=False),
     "fallback": Setup(open_pass="fallback"),
-    "grammar_only": Setup(open_pass="never", recheck=False),
-    "open_only": Setup(use_grammar=False, open_pass="never", recheck=False),
+    "grammar_only": Setup(open_pass="never"),
+    "open_only": Setup(use_grammar=False, open_pass="never"),
 }
-"""Recognizer set-ups: Steady as shipped, without the crisis check's second hearing
-(the ``crisis_recheck: false`` setting), without its noise suppression, with the open
+"""Recognizer set-ups: Steady as shipped, without its noise suppression, with the open
 pass only when the grammar pass is unsure (the ``open_pass: fallback`` setting), and each
 of its two passes alone."""
 

@@ -20,7 +20,7 @@ import numpy.typing as npt
 import pytest
 
 from assistant import devices
-from assistant.audio_format import STT_FORMAT, Audio, AudioFormat, load_wav, speed_perturbed
+from assistant.audio_format import STT_FORMAT, Audio, AudioFormat, load_wav
 from assistant.audio_in import MicrophoneSource, ScriptedSource, WavFileSource
 from assistant.audio_out import NullSink, SpeakerSink, WavFileSink
 from assistant.devices import DeviceInfo, find_device, format_devices
@@ -528,19 +528,3 @@ def test_speaker_cancel_stops_quickly(pulse_loop: PulseLoop, record_property: An
     print(f"play() returned {returned_after * 1000:.1f} ms after cancel; heard {heard:.3f} s")
     assert returned_after < 0.5
     assert 0.3 < heard < 1.5  # sound stopped soon after the cancel, not after 3 s
-
-
-@pytest.mark.parametrize("factor", [0.9, 1.1])
-def test_speed_perturbation_changes_tempo_and_pitch_together(factor: float) -> None:
-    rate = STT_FORMAT.rate
-    t = np.arange(rate) / rate
-    tone = (0.5 * np.sin(2 * np.pi * 200 * t) * 32767).astype("<i2").tobytes()
-    out = np.frombuffer(speed_perturbed(tone, factor), dtype="<i2").astype(np.float64)
-    assert out.size == pytest.approx(rate / factor, abs=2)
-    peak = np.argmax(np.abs(np.fft.rfft(out))) * rate / out.size
-    assert peak == pytest.approx(200 * factor, rel=0.01)
-
-
-def test_speed_perturbation_needs_a_positive_factor() -> None:
-    with pytest.raises(ValueError, match="positive"):
-        speed_perturbed(b"\x00\x00" * 100, 0)

@@ -10,9 +10,8 @@ from assistant.errors import DataFileError
 
 def test_recognition_settings_are_passed_on() -> None:
     chosen = {"end_silence": 0.6, "noise_suppression": False, "open_pass": "fallback"}
-    settings = Settings().merged({**chosen, "crisis_recheck": False}, "test")
-    assert settings.recognition() == {**chosen, "recheck": False}
-    assert Settings().recognition()["recheck"] is True
+    settings = Settings().merged(chosen, "test")
+    assert settings.recognition() == chosen
 
 
 @pytest.mark.parametrize(

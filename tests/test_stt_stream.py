@@ -144,19 +144,6 @@ def test_a_whole_clip_keeps_the_grammar_runners_up(
     assert transcript.alternatives
 
 
-def test_an_utterance_is_heard_again_slower_and_faster(
-    stt: VoskSpeechToText, matcher: IntentMatcher, tmp_path: Path
-) -> None:
-    """The crisis check also reads the grammar's hearing of the same audio at 0.9 and
-    1.1 times its speed; a quick command is not held up for it."""
-    audio = load_wav(espeak("i have been saving up my pills", tmp_path / "a.wav"))
-    transcript, _ = understand_audio(stt, matcher, audio)
-    assert transcript.rereadings
-    assert any("pills" in t for t in transcript.rereadings)
-    [stop] = stream(stt, Audio.silence(0.5).pcm + speech("stop", tmp_path) + Audio.silence(1.5).pcm)
-    assert stop.text == "stop" and stop.rereadings == ()
-
-
 def test_joined_utterances_keep_the_runners_up_of_both_halves() -> None:
     first = Transcript("i feel", open_text="i feel", alternatives=("i fell",))
     second = Transcript("anxious", open_text="anxious", alternatives=("and shes",))
@@ -164,11 +151,3 @@ def test_joined_utterances_keep_the_runners_up_of_both_halves() -> None:
     assert whole is not None
     assert whole.text == "i feel anxious"
     assert whole.alternatives == ("i fell anxious", "i feel and shes")
-
-
-def test_joined_utterances_keep_the_rereadings_of_both_halves() -> None:
-    first = Transcript("i feel", rereadings=("i fill",))
-    second = Transcript("anxious", rereadings=("and just",))
-    whole = join_utterances(first, second)
-    assert whole is not None
-    assert whole.rereadings == ("i fill anxious", "i feel and just")
