@@ -16,7 +16,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from assistant.audio_format import STT_FORMAT, Audio, wav_bytes
@@ -360,6 +360,11 @@ class Dialog:
             self._unknown_streak = 0
         if {intent, match.guess} & {"journal", "journal_read"} and manages(match.text):
             self._reply("journal_manage")  # "delete yesterday's entry": never by voice
+        elif self.matcher.asks_first(match):
+            # An intent with a bar of its own (its sentence file's ``accept``), however
+            # the readings arrived at it: e.g. private words are read aloud only on a
+            # clear request ("read me a story" is close to "read me my entry").
+            self._unknown(replace(match, intent=UNKNOWN, guess=intent))
         elif intent == UNKNOWN:
             self._unknown(match)
         elif intent in FEELINGS:
@@ -372,10 +377,6 @@ class Dialog:
             self._reply("dizzy_idle")
         elif intent == "journal":
             self._journal_start()
-        elif self.matcher.asks_first(match):
-            # E.g. private words are read aloud only on a clear request ("read me a
-            # story" is close to "read me my entry"), however the readings agreed.
-            self._unknown(replace(match, intent=UNKNOWN, guess=intent))
         elif intent == "journal_read":
             self._journal_read(match.text)
         elif intent == "toolbox":
@@ -561,16 +562,16 @@ class Dialog:
             self._reply("journal_read_none")
             return
         self._reading = entries
-        today = self.wall_clock().astimezone().date()
+        today = self._today()
         day = named_day(text, today)
         start = first_of_day(entries, day) if day is not None else 0
-        lead: list[str] = []
+        lead: tuple[str, ...] = ()
         if start is None:
-            lead = [self.replies.get("journal_read_no_day", day=spoken_day(day or today, today))]
+            lead = (self.replies.get("journal_read_no_day", day=spoken_day(day or today, today)),)
             start = 0
         self._read_entry(start, lead)
 
-    def _read_entry(self, index: int, lead: list[str] | None = None) -> None:
+    def _read_entry(self, index: int, lead: tuple[str, ...] = ()) -> None:
         self.mode = Mode.JOURNAL_READ
         last = "journal_read_only" if len(self._reading) == 1 else "journal_read_oldest"
         if index >= len(self._reading):
@@ -583,14 +584,16 @@ class Dialog:
         line = PrivateText(self.replies.get("journal_read_entry", when=when, text=entry.text))
         more = index + 1 < len(self._reading)
         end = self.replies.get("journal_read_more" if more else last)
-        self._say(*(lead or []), line, end)
+        self._say(*lead, line, end)
+
+    def _today(self) -> date:
+        return self.wall_clock().astimezone().date()
 
     def _journal_read_answer(self, match: Match, transcript: Transcript) -> bool:
         """What was said after an entry was read ("shall I read the one before?").
         True when handled here; anything else leaves the journal and is acted on."""
         intent = match.intent
-        today = self.wall_clock().astimezone().date()
-        if intent == "journal_read" and named_day(match.text, today) is not None:
+        if intent == "journal_read" and named_day(match.text, self._today()) is not None:
             self._journal_read(match.text)  # another day: start there
             return True
         heard = transcript.best_readings() or [match.text]
