@@ -43,6 +43,8 @@ class Settings:
     """Seconds of quiet after the last word that end an utterance."""
     noise_suppression: bool = True
     """Take steady background noise (a fan, traffic) out before recognition."""
+    auto_gain: bool = True
+    """Bring quiet speech (a microphone across the room) up to a level the model hears well."""
     open_pass: str = DEFAULT_OPEN_PASS
     """When the open-vocabulary reading is made besides the grammar one: ``always`` (as
     the person speaks), ``fallback`` (only after an utterance the grammar pass did not
@@ -58,6 +60,7 @@ class Settings:
         return {
             "end_silence": self.end_silence,
             "noise_suppression": self.noise_suppression,
+            "auto_gain": self.auto_gain,
             "open_pass": self.open_pass,
         }
 

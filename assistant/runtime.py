@@ -16,7 +16,7 @@ from typing import TextIO
 from rapidfuzz import fuzz
 
 from assistant.app import App
-from assistant.audio_in import AudioSource
+from assistant.audio_in import AudioSource, WavFileSource
 from assistant.clock import Clock, MonotonicClock
 from assistant.dialog import BARGE_IN_PHRASES, Dialog, Mode
 from assistant.output import Output, TrackingOutput
@@ -132,6 +132,8 @@ def run_recording(
         output, clock, asynchronous=False, block_exercises=True, greet_first_run=False
     )
     recognition = stt.start()
+    if isinstance(source, WavFileSource):
+        recognition.calibrate(source.audio.pcm)
     heard_any = False
     try:
         while not dialog.done:

@@ -29,6 +29,7 @@ from assistant.audio_format import STT_FORMAT
 from assistant.config import DEFAULT_END_SILENCE, DEFAULT_OPEN_PASS, OPEN_PASS_MODES
 from assistant.denoise import NoiseSuppressor
 from assistant.errors import ModelError
+from assistant.loudness import AutoGain
 from assistant.voice_activity import VoiceActivity
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,11 @@ IDLE_RESET = 2.0
 IDLE_QUIET = 3.0
 """...provided nothing loud came since the last reset, or not for this many seconds
 (a short word like "stop" may show no partial text before Vosk ends it)."""
+PRIMER = 0.5
+"""Seconds of silence each recognizer hears before a stream's first audio: a clip cut
+right at its first word lost that word without it ("i feel anxious" from espeak-ng
+was heard as "feel anxious"). Only the recognizers hear it, not the noise estimate,
+the gain or the loudness gate; word times are given without it."""
 LEAD_IN_PIECES = 5
 """100 ms pieces of quiet decoded again after an idle reset (see ``_decode_piece``)."""
 STABLE_PARTIAL = 0.2
@@ -80,6 +86,9 @@ class Transcript:
     """The grammar pass heard speech outside Steady's vocabulary."""
     alternatives: tuple[str, ...] = ()
     """Runner-up readings from the recognizers' n-best lists."""
+    level: str | None = None
+    """How the microphone delivered it, when badly: ``quiet`` (too quiet to hear well
+    even amplified) or ``loud`` (clipped); see :meth:`assistant.loudness.AutoGain.heard_since`."""
 
     def texts(self) -> list[str]:
         """Every distinct reading of the utterance, best first."""
@@ -122,6 +131,11 @@ class Recognition(ABC):
     def flush(self) -> Transcript | None:
         """End of the stream: the last utterance, if any words were heard."""
 
+    def calibrate(self, pcm: bytes) -> None:
+        """A whole recording is about to be fed: adjust to its loudness from all of it at
+        once, as a live stream has adjusted from earlier speech (default: nothing)."""
+        return None
+
 
 class SpeechToText(ABC):
     """A speech-to-text engine."""
@@ -133,6 +147,7 @@ class SpeechToText(ABC):
     def transcribe(self, pcm: bytes) -> list[Transcript]:
         """Every utterance in a clip (convenience for files)."""
         rec = self.start()
+        rec.calibrate(pcm)
         out = [e.transcript for e in rec.accept(pcm) if isinstance(e, Final)]
         last = rec.flush()
         if last is not None:
@@ -204,8 +219,10 @@ class VoskSpeechToText(SpeechToText):
     open-vocabulary reading is made: ``always`` (a second recognizer fed the same audio
     as it streams, so it costs no extra latency), ``fallback`` (the buffered utterance is
     decoded again only when the grammar heard an unknown word or was unsure), or
-    ``never``. With ``noise_suppression`` both recognizers hear the audio after
-    :class:`~assistant.denoise.NoiseSuppressor` (16 ms later).
+    ``never``. With ``auto_gain`` quiet speech is first brought up to the level the model
+    expects (:class:`~assistant.loudness.AutoGain`); with ``noise_suppression`` both
+    recognizers hear the audio after :class:`~assistant.denoise.NoiseSuppressor` (16 ms
+    later).
     """
 
     def __init__(
@@ -219,6 +236,7 @@ class VoskSpeechToText(SpeechToText):
         open_pass: str = DEFAULT_OPEN_PASS,
         quick_phrases: Iterable[str] = (),
         noise_suppression: bool = True,
+        auto_gain: bool = True,
     ) -> None:
         if open_pass not in OPEN_PASS_MODES:
             raise ValueError(f"open_pass must be one of {OPEN_PASS_MODES}")
@@ -245,6 +263,8 @@ class VoskSpeechToText(SpeechToText):
         self.end_silence = end_silence
         self.noise_suppression = noise_suppression
         """Whether steady background noise is taken out before decoding (assistant.denoise)."""
+        self.auto_gain = auto_gain
+        """Whether quiet speech is amplified before decoding (assistant.loudness)."""
         self.quick_phrases = frozenset(quick_phrases)
         """Utterances that end after :data:`QUICK_END_SILENCE` (commands like "stop")."""
         self._sentences = sentences if self.use_grammar else []
@@ -308,18 +328,23 @@ class VoskSpeechToText(SpeechToText):
     def second_pass(self, pcm: bytes) -> dict[str, Any]:
         """Decode ``pcm`` with the open vocabulary (no grammar)."""
         rec = self.recognizer(grammar=False)
-        rec.AcceptWaveform(pcm)
+        rec.AcceptWaveform(_silence(PRIMER) + pcm)
         result: dict[str, Any] = json.loads(rec.FinalResult())
         return result
 
 
+def _silence(seconds: float) -> bytes:
+    return bytes(2 * round(seconds * STT_FORMAT.rate))
+
+
 def _words(result: dict[str, Any]) -> tuple[Word, ...]:
-    # Vosk counts word times from the start of the stream, across resets.
+    # Vosk counts word times from the start of the stream, across resets, and its
+    # stream began with the primer.
     return tuple(
         Word(
             str(w["word"]),
-            float(w["start"]),
-            float(w["end"]),
+            float(w["start"]) - PRIMER,
+            float(w["end"]) - PRIMER,
             float(w.get("conf", 1.0)),  # n-best results carry no per-word confidence
         )
         for w in result.get("result", [])
@@ -332,6 +357,10 @@ class _VoskRecognition(Recognition):
         self.grammar = grammar
         self.rec = engine.recognizer(grammar)
         self.open = engine.recognizer(False) if parallel_open else None
+        primer = _silence(PRIMER)
+        for rec in (self.rec, self.open):
+            if rec is not None:
+                rec.AcceptWaveform(primer)
         self.time = 0.0  # seconds of audio fed so far
         self.utt_start = 0.0  # stream time at which the recognizers were last reset
         self.buffer = bytearray()  # the utterance so far, for a fallback second pass
@@ -343,12 +372,20 @@ class _VoskRecognition(Recognition):
         self.pending: Transcript | None = None  # an unfinished sentence, held for its rest
         # One per stream, so the noise estimate carries over from one utterance to the next.
         self.suppressor = NoiseSuppressor() if engine.noise_suppression else None
+        self.gain = AutoGain() if engine.auto_gain else None
+        self.level_mark = (0, 0)  # the input's count at the start of this utterance
+
+    def calibrate(self, pcm: bytes) -> None:
+        if self.gain is not None:
+            self.gain.calibrate(pcm)
 
     def accept(self, pcm: bytes) -> list[Event]:
         events: list[Event] = []
         step = STT_FORMAT.bytes_per_second // 10  # decode in 100 ms pieces
         for i in range(0, len(pcm), step):
             piece = pcm[i : i + step]
+            if self.gain is not None:
+                piece = self.gain.process(piece)
             if self.suppressor is not None:
                 piece = self.suppressor.process(piece)
             if piece:
@@ -428,6 +465,8 @@ class _VoskRecognition(Recognition):
         return events
 
     def _reset(self) -> None:
+        if self.gain is not None:
+            self.level_mark = self.gain.mark()
         self.rec.Reset()
         if self.open is not None:
             self.open.Reset()
@@ -484,6 +523,7 @@ class _VoskRecognition(Recognition):
             end_time=self.time,
             heard_unknown=heard_unknown,
             alternatives=tuple(t for t in alternatives if t),
+            level=None if self.gain is None else self.gain.heard_since(self.level_mark),
         )
 
     def flush(self) -> Transcript | None:
@@ -516,6 +556,7 @@ def join_utterances(first: Transcript | None, second: Transcript | None) -> Tran
         open_text=open_text if first.open_text is not None or second.open_text else None,
         end_time=second.end_time,
         heard_unknown=first.heard_unknown or second.heard_unknown,
+        level=second.level or first.level,
         alternatives=(
             *(f"{alt} {second.text}".strip() for alt in first.alternatives),
             *(f"{first.text} {alt}".strip() for alt in second.alternatives),

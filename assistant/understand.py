@@ -106,6 +106,7 @@ def build_stt(
     use_grammar: bool = True,
     open_pass: str = DEFAULT_OPEN_PASS,
     noise_suppression: bool = True,
+    auto_gain: bool = True,
     end_silence: float = DEFAULT_END_SILENCE,
 ) -> VoskSpeechToText:
     """Vosk with the active (or given) model, Steady's sentences and vocabulary."""
@@ -120,6 +121,7 @@ def build_stt(
         open_pass=open_pass,
         quick_phrases=QUICK_COMMANDS,
         noise_suppression=noise_suppression,
+        auto_gain=auto_gain,
         end_silence=end_silence,
     )
 

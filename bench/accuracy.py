@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from assistant.audio_format import Audio, load_wav
+from assistant.audio_format import Audio, load_wav, scaled
 from assistant.config import DEFAULT_OPEN_PASS, OPEN_PASS_MODES
 from assistant.errors import SteadyError
 from assistant.matcher import IntentMatcher
@@ -117,12 +117,16 @@ class Condition:
 
     noise: str | None
     snr: float | None
+    quieter: float = 0.0
+    """Decibels the whole mix is turned down by: a microphone far from the speaker."""
 
     @property
     def name(self) -> str:
         if self.noise is None or self.snr is None:
-            return "clean"
-        return f"{self.noise} {self.snr:g} dB"
+            base = "clean"
+        else:
+            base = f"{self.noise} {self.snr:g} dB"
+        return f"{base}, {self.quieter:g} dB quieter" if self.quieter else base
 
 
 CLEAN = Condition(None, None)
@@ -229,8 +233,9 @@ def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def parse_conditions(snr: str, noise: str) -> list[Condition]:
-    """``clean,20,10`` × ``pink,babble`` → clean, pink 20 dB, pink 10 dB, babble 20 dB, ..."""
+def parse_conditions(snr: str, noise: str, quieter: float = 0.0) -> list[Condition]:
+    """``clean,20,10`` × ``pink,babble`` → clean, pink 20 dB, pink 10 dB, babble 20 dB, ...
+    (each ``quieter`` dB quieter when that is given)."""
     kinds = _csv(noise)
     for kind in kinds:
         if kind not in NOISE_KINDS:
@@ -241,13 +246,13 @@ def parse_conditions(snr: str, noise: str) -> list[Condition]:
     levels: list[float] = []
     for level in _csv(snr):
         if level.lower() == "clean":
-            out.append(CLEAN)
+            out.append(Condition(None, None, quieter))
             continue
         try:
             levels.append(float(level.lower().removesuffix("db")))
         except ValueError:
             raise argparse.ArgumentTypeError(f"bad SNR {level!r}; use e.g. clean,20,10") from None
-    out.extend(Condition(kind, level) for kind in kinds for level in levels)
+    out.extend(Condition(kind, level, quieter) for kind in kinds for level in levels)
     if not out:
         raise argparse.ArgumentTypeError("no conditions: give --snr clean and/or SNR levels")
     return list(dict.fromkeys(out))
@@ -296,6 +301,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="feed Vosk the noisy audio as it is (for comparison with the noise suppression)",
     )
     parser.add_argument(
+        "--no-auto-gain",
+        action="store_true",
+        help="feed Vosk quiet speech as it is (for comparison with the automatic gain)",
+    )
+    parser.add_argument(
+        "--quieter",
+        type=float,
+        default=0.0,
+        metavar="DB",
+        help="play every utterance this many dB quieter, as from a microphone across the "
+        "room (default 0)",
+    )
+    parser.add_argument(
         "--open-pass",
         choices=OPEN_PASS_MODES,
         default=DEFAULT_OPEN_PASS,
@@ -317,7 +335,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.quick and "--snr" not in args.argv:
         args.snr = "clean,10"
     try:
-        args.conditions = parse_conditions(args.snr, args.noise)
+        args.conditions = parse_conditions(args.snr, args.noise, args.quieter)
     except argparse.ArgumentTypeError as exc:
         parser.error(str(exc))
     per = args.voices_per_utterance
@@ -432,11 +450,13 @@ def in_condition(
     """``speech`` (saying ``text``) padded with silence, or mixed with the condition's
     noise; babble is made from the other phrases only."""
     if condition.noise is None or condition.snr is None:
-        return pad_silence(speech)
-    rng = np.random.default_rng(rng_seed)
-    n = len(speech.pcm) // 2 + 2 * round(DEFAULT_PAD * RATE)
-    others = [clip for other, clip in babble_pool if other != text]
-    return mix(speech, make_noise(condition.noise, n, rng, others), condition.snr)
+        heard = pad_silence(speech)
+    else:
+        rng = np.random.default_rng(rng_seed)
+        n = len(speech.pcm) // 2 + 2 * round(DEFAULT_PAD * RATE)
+        others = [clip for other, clip in babble_pool if other != text]
+        heard = mix(speech, make_noise(condition.noise, n, rng, others), condition.snr)
+    return scaled(heard, 10.0 ** (-condition.quieter / 20.0)) if condition.quieter else heard
 
 
 def _decode(
@@ -636,6 +656,7 @@ def run(args: argparse.Namespace | Sequence[str] | None = None) -> dict[str, Any
                 use_grammar=not args.no_grammar,
                 open_pass=args.open_pass,
                 noise_suppression=not args.no_denoise,
+                auto_gain=not args.no_auto_gain,
             ),
             babble_pool,
         ),
@@ -682,6 +703,7 @@ def run(args: argparse.Namespace | Sequence[str] | None = None) -> dict[str, Any
             "model_path": str(model_path),
             "grammar": grammar,
             "noise_suppression": not args.no_denoise,
+            "auto_gain": not args.no_auto_gain,
             "open_pass": args.open_pass,
             "voices": [{"name": v.name, "description": v.description} for v in voices],
             "voices_per_utterance": per_utterance,
@@ -1025,6 +1047,7 @@ def render_report(summary: dict[str, Any], trials: Sequence[Trial]) -> str:
         + " / ".join(f"{x:.1f}" for x in machine["load_average"]),
         f"- Vosk model: {summary['model']}; grammar {'on' if summary['grammar'] else 'off'}; "
         f"noise suppression {'on' if summary.get('noise_suppression', True) else 'off'}; "
+        f"automatic gain {'on' if summary.get('auto_gain', True) else 'off'}; "
         f"open pass {summary.get('open_pass', 'always')}",
         "- Utterances: "
         + ", ".join(f"{k} {v}" for k, v in counts["utterances_by_set"].items())

@@ -47,6 +47,7 @@ class Setup:
     use_grammar: bool = True
     open_pass: str = DEFAULT_OPEN_PASS
     noise_suppression: bool = True
+    auto_gain: bool = True
 
 
 MODES: dict[str, Setup] = {

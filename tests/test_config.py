@@ -9,7 +9,12 @@ from assistant.errors import DataFileError
 
 
 def test_recognition_settings_are_passed_on() -> None:
-    chosen = {"end_silence": 0.6, "noise_suppression": False, "open_pass": "fallback"}
+    chosen = {
+        "end_silence": 0.6,
+        "noise_suppression": False,
+        "auto_gain": False,
+        "open_pass": "fallback",
+    }
     settings = Settings().merged(chosen, "test")
     assert settings.recognition() == chosen
 

@@ -139,7 +139,7 @@ def test_a_whole_clip_keeps_the_grammar_runners_up(
     stt: VoskSpeechToText, matcher: IntentMatcher, tmp_path: Path
 ) -> None:
     # The crisis check reads them: `recognize` and `run` must not drop them.
-    audio = load_wav(espeak("my shoulders are tight help me relax them", tmp_path / "a.wav"))
+    audio = load_wav(espeak("my chest is tight and my hands are shaking", tmp_path / "a.wav"))
     transcript, _ = understand_audio(stt, matcher, audio)
     assert transcript.alternatives
 
@@ -151,3 +151,43 @@ def test_joined_utterances_keep_the_runners_up_of_both_halves() -> None:
     assert whole is not None
     assert whole.text == "i feel anxious"
     assert whole.alternatives == ("i fell anxious", "i feel and shes")
+
+
+def _louder(pcm: bytes, factor: float) -> bytes:
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64) * factor
+    return np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
+
+
+def test_speech_from_across_the_room_is_heard(stt: VoskSpeechToText, tmp_path: Path) -> None:
+    """30 dB quieter than espeak renders it: a microphone far from the speaker."""
+    pcm = (
+        Audio.silence(0.5).pcm
+        + speech("I feel anxious", tmp_path)
+        + Audio.silence(1.5).pcm
+        + speech("I can't sleep", tmp_path)
+        + Audio.silence(1.5).pcm
+    )
+    finals = stream(stt, _louder(pcm, 10 ** (-30 / 20)))
+    assert [t.text for t in finals] == ["i feel anxious", "i can't sleep"]
+    assert [t.level for t in finals] == [None, None]
+
+
+def test_a_microphone_too_quiet_or_clipping_is_reported(
+    stt: VoskSpeechToText, tmp_path: Path
+) -> None:
+    pcm = Audio.silence(0.5).pcm + speech("I feel anxious", tmp_path) + Audio.silence(1.5).pcm
+    whisper = stream(stt, _louder(pcm, 10 ** (-42 / 20)))
+    assert whisper and whisper[-1].level == "quiet"
+    shouted = stream(stt, _louder(pcm, 8.0))
+    assert shouted and shouted[-1].level == "loud"
+    assert stream(stt, pcm)[-1].level is None
+
+
+def test_a_clip_that_begins_with_its_first_word_keeps_it(
+    stt: VoskSpeechToText, matcher: IntentMatcher, tmp_path: Path
+) -> None:
+    """espeak-ng starts speaking at the first sample; so do recordings cut tight."""
+    clip = load_wav(espeak("I feel anxious", tmp_path / "tight.wav"))
+    transcript, match = understand_audio(stt, matcher, clip)
+    assert transcript.text == "i feel anxious"
+    assert match.intent == "anxious"

@@ -1,0 +1,138 @@
+"""The automatic gain: quiet speech comes up, loud speech and silence stay as they are."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from assistant.loudness import MAX_GAIN_DB, RISE_DB_PER_FRAME, TARGET_DB, AutoGain
+
+RATE = 16000
+
+
+def _pcm(samples: npt.NDArray[np.float64]) -> bytes:
+    return np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
+
+
+def _samples(pcm: bytes) -> npt.NDArray[np.float64]:
+    return np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+
+
+def _db(samples: npt.NDArray[np.float64]) -> float:
+    return float(20 * np.log10(np.sqrt(np.mean(samples**2)) / 32768.0))
+
+
+def _speechlike(seconds: float, level_db: float, seed: int = 0) -> npt.NDArray[np.float64]:
+    """Syllable-like bursts (a 4 Hz envelope over a few harmonics) at about ``level_db``."""
+    t = np.arange(round(seconds * RATE)) / RATE
+    rng = np.random.default_rng(seed)
+    voice = sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) for f in (180, 360, 720, 1400))
+    envelope = 0.5 * (1 - np.cos(2 * np.pi * 4 * t))
+    wave = voice * envelope
+    scaled: npt.NDArray[np.float64] = wave / np.sqrt(np.mean(wave**2)) * 32768.0
+    return scaled * 10 ** (level_db / 20)
+
+
+def _hiss(seconds: float, level_db: float, seed: int = 1) -> npt.NDArray[np.float64]:
+    rng = np.random.default_rng(seed)
+    return rng.normal(0, 32768.0 * 10 ** (level_db / 20), round(seconds * RATE))
+
+
+def _run(gain: AutoGain, samples: npt.NDArray[np.float64], piece: int = 1600) -> bytes:
+    pcm = _pcm(samples)
+    step = piece * 2
+    return b"".join(gain.process(pcm[i : i + step]) for i in range(0, len(pcm), step))
+
+
+def test_quiet_speech_is_brought_up_towards_the_target() -> None:
+    quiet = np.concatenate([_hiss(1.0, -75), _speechlike(4.0, -48) + _hiss(4.0, -75)])
+    gain = AutoGain()
+    out = _samples(_run(gain, quiet))
+    # Its loudest stretches are a few dB above its mean: they are brought to the target.
+    assert gain.speech_db is not None
+    assert gain.speech_db == pytest.approx(-45, abs=2.0)
+    assert gain.gain_db == pytest.approx(TARGET_DB - gain.speech_db, abs=0.5)
+    last_second = out[-RATE:]
+    assert _db(last_second) == pytest.approx(-48 + gain.gain_db, abs=1.0)
+
+
+def test_speech_at_a_normal_level_passes_unchanged() -> None:
+    loud = np.concatenate([_hiss(0.5, -70), _speechlike(3.0, -16)])
+    gain = AutoGain()
+    assert _run(gain, loud) == _pcm(loud)
+    assert gain.gain_db == 0.0
+
+
+def test_a_quiet_room_is_not_turned_up() -> None:
+    """Hiss alone is not speech: no gain, however quiet it is."""
+    gain = AutoGain()
+    hiss = _hiss(6.0, -60)
+    assert _run(gain, hiss) == _pcm(hiss)
+    assert gain.speech_db is None
+
+
+def test_digital_silence_and_single_clicks_change_nothing() -> None:
+    samples = np.zeros(3 * RATE)
+    samples[RATE] = 20000.0  # one click
+    gain = AutoGain()
+    _run(gain, samples)
+    assert gain.gain_db == 0.0
+
+
+def test_the_gain_rises_gradually_and_falls_at_once() -> None:
+    gain = AutoGain()
+    _run(gain, _hiss(1.0, -80))
+    history = []
+    for piece in np.split(_speechlike(2.0, -56), 100):  # 20 ms at a time
+        gain.process(_pcm(piece))
+        history.append(gain.gain_db)
+    assert history[:5] == [0.0] * 5  # too little speech yet to know its level
+    steps = np.diff(history)
+    assert steps.max() <= RISE_DB_PER_FRAME + 1e-9  # on its way up, not in one jump
+    assert history[-1] == pytest.approx(MAX_GAIN_DB)
+    loud = _speechlike(0.2, -14)
+    out = _samples(_run(gain, loud))
+    assert gain.gain_db < 1.0  # loud speech: the gain is gone at once...
+    assert np.count_nonzero(np.abs(out) >= 32767) == 0  # ...and never drove it to clip
+    assert np.count_nonzero(np.abs(loud) >= 32767) == 0
+
+
+def test_a_speaker_who_steps_back_is_followed() -> None:
+    gain = AutoGain()
+    _run(gain, np.concatenate([_hiss(1.0, -80), _speechlike(2.0, -15)]))
+    assert gain.gain_db == 0.0
+    _run(gain, _speechlike(12.0, -40))
+    assert gain.gain_db > 10.0
+
+
+def test_clipping_is_counted() -> None:
+    gain = AutoGain()
+    wave = _speechlike(1.0, -3) * 4  # driven far past full scale
+    _run(gain, wave)
+    assert gain.clipped_share > 0.1
+    fresh = AutoGain()
+    _run(fresh, _speechlike(1.0, -20))
+    assert fresh.clipped_share == 0.0
+
+
+@pytest.mark.parametrize("piece", [1, 160, 317, 1600, 16000])
+def test_any_piece_size_comes_back_whole(piece: int) -> None:
+    samples = np.concatenate([_hiss(0.5, -80), _speechlike(1.0, -45)])
+    out = _run(AutoGain(), samples, piece)
+    assert len(out) == len(_pcm(samples))
+    assert AutoGain().process(b"") == b""
+    assert AutoGain().process(b"\x01") == b""
+
+
+def test_a_whole_recording_sets_the_gain_before_its_first_word() -> None:
+    recording = np.concatenate([_hiss(0.5, -80), _speechlike(1.5, -50), _hiss(0.5, -80)])
+    live = AutoGain()
+    _run(live, recording)
+    calibrated = AutoGain()
+    calibrated.calibrate(_pcm(recording))
+    assert calibrated.gain_db == pytest.approx(live.gain_db, abs=1.0)
+    assert calibrated.gain_db > 20.0
+    silent = AutoGain()
+    silent.calibrate(_pcm(_hiss(2.0, -80)))
+    assert silent.gain_db == 0.0 and silent.speech_db is None
