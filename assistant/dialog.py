@@ -236,6 +236,8 @@ class Dialog:
     _rate_tries: int = 0
     _started_at: float = 0.0
     _draft: Draft | None = None
+    _level: str | None = None  # how the microphone delivered the last utterance
+    _level_told: set[str] = field(default_factory=set)  # microphone advice already given
     _reading: list[Readable] = field(default_factory=list)  # entries read back, newest first
     _read_at: int = 0
     speaker: Speaker = field(init=False)
@@ -255,6 +257,7 @@ class Dialog:
         """
         transcript = heard if isinstance(heard, Transcript) else Transcript(heard)
         match = match_transcript(self.matcher, transcript, self._expected())
+        self._level = transcript.level
         if while_speaking and not _barges_in(match):
             log.info(
                 "turn ignored while speaking: intent=%s confidence=%.2f",
@@ -398,16 +401,30 @@ class Dialog:
 
     def _unknown(self, match: Match) -> None:
         self._unknown_streak += 1
+        advice = self._microphone_advice()
         if match.guess is not None and self._unknown_streak <= MAX_UNKNOWN:
             self._guess = match
             self.mode = Mode.CONFIRM
             label = self.replies.get(f"labels.{match.guess}")
-            self._say(self.replies.get("did_you_mean", option=label))
+            self._say(*advice, self.replies.get("did_you_mean", option=label))
+        elif advice:
+            self._say(*advice)
         elif self._unknown_streak < MAX_UNKNOWN:
             self._reply("unknown")
         elif self._unknown_streak == MAX_UNKNOWN:
             self._reply("unknown_final")
         # Past that, stay quiet until something is understood.
+
+    def _microphone_advice(self) -> list[str]:
+        """Once a session for each problem: the utterance just not understood came in
+        too quietly to hear well, or clipped (see :class:`assistant.loudness.AutoGain`)."""
+        level = self._level
+        if level is None or level in self._level_told:
+            return []
+        self._level_told.add(level)
+        log.info("the microphone delivered speech too %s", level)
+        self._emit("microphone", {"level": level})
+        return [self.replies.get(f"microphone_{level}")]
 
     def _feeling(self, feeling: str, match: Match) -> None:
         suggestion = self.suggestions.get(feeling)

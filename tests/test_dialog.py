@@ -14,6 +14,7 @@ from assistant.clock import MonotonicClock, VirtualClock
 from assistant.config import Settings
 from assistant.dialog import Dialog, Mode
 from assistant.output import PrintedOutput
+from assistant.stt import Transcript
 
 
 @pytest.fixture(scope="module")
@@ -157,6 +158,31 @@ def test_three_failures_then_quiet(app: App) -> None:
     text = out.getvalue()
     assert text.count("trouble understanding") == 1
     assert len(text.strip().splitlines()) == 3
+
+
+def test_a_quiet_microphone_is_mentioned_once_when_words_are_missed(app: App) -> None:
+    d, out = talk(app)
+    d.hear(Transcript("purple elephants dancing", level="quiet"))
+    assert "closer to the microphone" in out.getvalue()
+    assert "didn't catch" not in out.getvalue() and "not sure I understood" not in out.getvalue()
+    d.hear(Transcript("purple elephants dancing", level="quiet"))
+    assert out.getvalue().count("closer to the microphone") == 1
+
+
+def test_a_clipping_microphone_is_mentioned_before_did_you_mean(app: App) -> None:
+    d, out = talk(app)
+    m = d.hear(Transcript("read me a story", level="loud"))
+    text = out.getvalue()
+    assert m.intent == "unknown" and m.guess == "journal_read"
+    assert text.index("turning its volume down") < text.index("Did you mean")
+
+
+def test_the_microphone_goes_unmentioned_when_it_was_understood(app: App) -> None:
+    d, out = talk(app)
+    d.hear(Transcript("i feel anxious", level="quiet"))
+    assert "microphone" not in out.getvalue()
+    d.hear(Transcript("what's the weather", level=None))
+    assert "microphone" not in out.getvalue()
 
 
 @pytest.mark.parametrize(
