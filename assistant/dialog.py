@@ -333,6 +333,19 @@ class Dialog:
         if self.keep_journal_audio and self.mode is Mode.JOURNAL and self._draft is not None:
             self._draft.audio.extend(pcm)
 
+    def microphone_silent(self) -> None:
+        """The microphone has delivered nothing but digital silence since listening began:
+        it is probably muted, or another input is the one in use (said once)."""
+        if "silent" in self._level_told:
+            return
+        self._level_told.add("silent")
+        log.warning(
+            "the microphone has sent only silence so far: is it muted? "
+            "`steady devices` lists the inputs; --device chooses one"
+        )
+        self._emit("microphone", {"level": "silent"})
+        self._reply("microphone_silent")
+
     def tick(self) -> None:
         """Called now and then by a live loop: ends a journal entry after a long pause."""
         draft = self._draft

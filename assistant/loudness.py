@@ -171,3 +171,36 @@ def _db(power: float) -> float:
 
 def _linear(db: float) -> float:
     return float(10.0 ** (db / 20.0))
+
+
+SILENT_PEAK = 2
+"""Samples no larger than this (of 32767) are digital silence: a muted microphone."""
+SILENT_SECONDS = 15.0
+"""Seconds of nothing but digital silence, from the start, that mean no sound is coming."""
+
+
+class SilenceWatch:
+    """Notices a microphone that delivers nothing at all (muted, or the wrong device).
+
+    A working microphone always carries some noise; a muted one gives zeros. Only the
+    start of a stream is watched: once any sound arrives the watch ends.
+    """
+
+    def __init__(self, rate: int = 16000, seconds: float = SILENT_SECONDS) -> None:
+        self._needed = round(rate * seconds)
+        self._silent = 0
+        self.done = False
+
+    def feed(self, pcm: bytes) -> bool:
+        """True once, when the stream has been silent from its start for long enough."""
+        if self.done:
+            return False
+        samples = np.frombuffer(pcm[: len(pcm) & ~1], dtype="<i2")
+        if samples.size and int(np.abs(samples.astype(np.int32)).max()) > SILENT_PEAK:
+            self.done = True
+            return False
+        self._silent += samples.size
+        if self._silent >= self._needed:
+            self.done = True
+            return True
+        return False

@@ -19,6 +19,7 @@ from assistant.app import App
 from assistant.audio_in import AudioSource, WavFileSource
 from assistant.clock import Clock, MonotonicClock
 from assistant.dialog import BARGE_IN_PHRASES, Dialog, Mode
+from assistant.loudness import SilenceWatch
 from assistant.output import Output, TrackingOutput
 from assistant.stt import Final, SpeechToText, Transcript
 from assistant.text import normalize
@@ -87,6 +88,7 @@ def listen(
     tracking = TrackingOutput(output, clock)
     dialog = app.dialog(tracking, clock, asynchronous=True)
     recognition = stt.start()
+    silence = SilenceWatch()
     dialog.begin()
     started = clock.now()
     try:
@@ -100,6 +102,8 @@ def listen(
                     _handle(dialog, tracking, last)
                 break
             dialog.heard_audio(chunk)
+            if silence.feed(chunk):
+                dialog.microphone_silent()
             for event in recognition.accept(chunk):
                 if isinstance(event, Final):
                     _handle(dialog, tracking, event.transcript)

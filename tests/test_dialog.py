@@ -7,14 +7,17 @@ import io
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant.app import App
+from assistant.audio_in import ScriptedSource
 from assistant.clock import MonotonicClock, VirtualClock
 from assistant.config import Settings
 from assistant.dialog import Dialog, Mode
 from assistant.output import PrintedOutput
-from assistant.stt import Transcript
+from assistant.runtime import listen
+from assistant.stt import ScriptedSpeechToText, Transcript
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +186,20 @@ def test_the_microphone_goes_unmentioned_when_it_was_understood(app: App) -> Non
     assert "microphone" not in out.getvalue()
     d.hear(Transcript("what's the weather", level=None))
     assert "microphone" not in out.getvalue()
+
+
+def test_a_microphone_that_sends_only_silence_is_noticed(app: App) -> None:
+    """The live loop: digital silence from the start (a muted microphone) is said once,
+    and a working but quiet room is not."""
+    zeros = [bytes(3200)] * 200  # 20 s
+    out = io.StringIO()
+    listen(app, ScriptedSource(zeros), ScriptedSpeechToText([]), PrintedOutput(out))
+    assert out.getvalue().count("can't hear anything at all") == 1
+    rng = np.random.default_rng(0)
+    hiss = [rng.normal(0, 3, 1600).astype("<i2").tobytes() for _ in range(200)]
+    out = io.StringIO()
+    listen(app, ScriptedSource(hiss), ScriptedSpeechToText([]), PrintedOutput(out))
+    assert "can't hear anything" not in out.getvalue()
 
 
 @pytest.mark.parametrize(

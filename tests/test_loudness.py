@@ -6,7 +6,13 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from assistant.loudness import MAX_GAIN_DB, RISE_DB_PER_FRAME, TARGET_DB, AutoGain
+from assistant.loudness import (
+    MAX_GAIN_DB,
+    RISE_DB_PER_FRAME,
+    TARGET_DB,
+    AutoGain,
+    SilenceWatch,
+)
 
 RATE = 16000
 
@@ -136,3 +142,18 @@ def test_a_whole_recording_sets_the_gain_before_its_first_word() -> None:
     silent = AutoGain()
     silent.calibrate(_pcm(_hiss(2.0, -80)))
     assert silent.gain_db == 0.0 and silent.speech_db is None
+
+
+def test_a_muted_microphone_is_noticed_once() -> None:
+    watch = SilenceWatch(seconds=2.0)
+    zeros = bytes(3200)  # 100 ms
+    said = [watch.feed(zeros) for _ in range(30)]
+    assert said.count(True) == 1
+    assert said.index(True) == 19  # after 2 s of it
+
+
+def test_any_sound_from_the_start_ends_the_watch() -> None:
+    watch = SilenceWatch(seconds=1.0)
+    assert not watch.feed(_pcm(_hiss(0.1, -80)))  # a real microphone's faint noise
+    assert not any(watch.feed(bytes(3200)) for _ in range(50))
+    assert watch.done
