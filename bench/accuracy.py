@@ -19,8 +19,10 @@ speaks a share of every intent, and a full run stays near ten minutes on two cor
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import difflib
+import gc
 import hashlib
 import json
 import logging
@@ -411,6 +413,15 @@ def _init_worker(model: str, setup: Setup, babble: list[tuple[str, str]]) -> Non
     stt = build_stt(matcher, Path(model), **asdict(setup))
     clips = [(text, load_wav(path)) for text, path in babble]
     _worker = _Worker(matcher, stt, clips)
+    # Free the model while the vosk module still exists: freed during interpreter
+    # shutdown instead, its destructor prints an "Exception ignored" traceback.
+    atexit.register(_release_worker)
+
+
+def _release_worker() -> None:
+    global _worker
+    _worker = None
+    gc.collect()
 
 
 def _state() -> _Worker:
