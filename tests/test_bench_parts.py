@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
+import pytest
 
 from assistant.audio_format import STT_FORMAT, Audio
 from bench.baselines import FuzzyBaseline, keyword_intent
@@ -51,3 +54,19 @@ def test_report_helpers_say_target_missed_plainly() -> None:
     rows = headline({"latency": {"median": 0.5, "p95": 0.6, "cutoffs": 1, "n": 3}})
     assert rows[0][-1] == "**target missed**"
     assert rows[1][-1] == "**target missed**"
+
+
+def test_a_quieter_microphone_turns_the_whole_mix_down() -> None:
+    from bench.accuracy import in_condition, parse_conditions
+
+    clean, noisy = parse_conditions("clean,10", "pink", quieter=30)
+    assert clean.name == "clean, 30 dB quieter"
+    assert noisy.name == "pink 10 dB, 30 dB quieter"
+    assert [c.name for c in parse_conditions("clean,10", "pink")] == ["clean", "pink 10 dB"]
+    t = np.arange(16000) / 16000
+    speech = Audio.from_float(0.5 * np.sin(2 * np.pi * 220 * t), 16000)
+    for condition in (clean, noisy):
+        loud = in_condition(speech, "a", replace(condition, quieter=0.0), 1, [])
+        quiet = in_condition(speech, "a", condition, 1, [])
+        ratio = np.abs(quiet.samples()).max() / np.abs(loud.samples()).max()
+        assert ratio == pytest.approx(10 ** (-30 / 20), rel=0.02)
