@@ -15,11 +15,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant import __version__
 from assistant.config import Settings
 from assistant.errors import AudioFileError, SteadyError, UsageError
+
+if TYPE_CHECKING:
+    from assistant.loudness import LevelReport
 
 log = logging.getLogger("assistant")
 
@@ -95,6 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     mi.add_argument("path")
     ml = msub.add_parser("list", help="show installed models")
     _common(ml)
+
+    p = sub.add_parser("mic-check", help="how well Steady hears you on the microphone")
+    _common(p)
+    p.add_argument("--device", help="microphone (number or part of its name; see `steady devices`)")
+    p.add_argument(
+        "--seconds", type=float, default=5.0, help="how long to listen (default 5, at most 60)"
+    )
 
     p = sub.add_parser("devices", help="list audio devices")
     _common(p)
@@ -176,6 +186,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _chat(settings, args)
     if command == "run":
         return _run(settings, args)
+    if command == "mic-check":
+        return _mic_check(settings, args)
     return _listen(settings, args)
 
 
@@ -310,3 +322,78 @@ def _listen(settings: Settings, args: argparse.Namespace) -> int:
         source.close()
         sink.close()
     return 0
+
+
+def _mic_check(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.audio_format import STT_FORMAT
+    from assistant.audio_in import MicrophoneSource
+    from assistant.loudness import assess
+
+    seconds = float(args.seconds)
+    if not 1.0 <= seconds <= 60.0:
+        raise UsageError("--seconds must be between 1 and 60.")
+    source = MicrophoneSource(settings.input_device)
+    need = round(seconds * STT_FORMAT.rate) * STT_FORMAT.width
+    pcm = bytearray()
+    print(
+        f"Say a sentence or two in your usual voice, from where you will sit "
+        f"(listening for {seconds:g} s)...",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        while len(pcm) < need:
+            chunk = source.read(timeout=1.0)
+            if chunk is None:
+                break
+            pcm.extend(chunk)
+    finally:
+        source.close()
+    report = assess(bytes(pcm[:need]))
+    for line in mic_check_lines(report):
+        print(line)
+    return 0 if report.verdict in ("good", "noisy") else 1
+
+
+def mic_check_lines(report: LevelReport) -> list[str]:
+    """What ``steady mic-check`` says of a :class:`~assistant.loudness.LevelReport`."""
+    lines = []
+    if report.speech_db is not None and not report.silent:
+        lines.append(
+            f"Your voice: {report.speech_db:.0f} dBFS at its loudest; "
+            f"the background: {report.background_db:.0f} dBFS."
+        )
+    verdict = report.verdict
+    if verdict == "good":
+        gain = report.gain_db
+        lines.append(
+            "Good: Steady hears you well"
+            + (f", after amplifying your voice by about {gain:.0f} dB." if gain >= 1 else ".")
+        )
+    elif verdict == "noisy":
+        margin = (report.speech_db or 0.0) - report.background_db
+        lines.append(
+            f"Your voice stands only {margin:.0f} dB above the background: a quieter room, "
+            "or a microphone closer to you, would help Steady hear you."
+        )
+    elif verdict == "quiet":
+        lines.append(
+            "Your voice is too quiet even after Steady amplifies it by 30 dB: come closer "
+            "to the microphone or turn its input volume up."
+        )
+    elif verdict == "loud":
+        lines.append(
+            "Your voice clips (too loud for the microphone's input): move back a little "
+            "or turn the input volume down."
+        )
+    elif verdict == "no_speech":
+        lines.append(
+            "No speech stood out from the background: try again, speaking in your usual "
+            "voice a little closer to the microphone."
+        )
+    else:
+        lines.append(
+            "Nothing but silence came in: the microphone may be muted, or another one may "
+            "be the one in use (see `steady devices`; choose one with --device)."
+        )
+    return lines

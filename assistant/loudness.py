@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -205,3 +206,62 @@ class SilenceWatch:
             self.done = True
             return True
         return False
+
+
+GOOD_MARGIN_DB = 15.0
+"""Speech less than this far above the room's background is hard to hear in it."""
+
+
+@dataclass(frozen=True)
+class LevelReport:
+    """How a microphone delivered a few seconds of someone speaking (``steady mic-check``)."""
+
+    silent: bool
+    """Nothing but digital silence: muted, or not the input in use."""
+    speech_db: float | None
+    """The loudest stretches of speech (dBFS, 100 ms), or None if no speech stood out."""
+    background_db: float
+    """The quietest moments (dBFS, 100 ms): the room and the microphone's own noise."""
+    clipped: int
+    """Samples at full scale."""
+
+    @property
+    def gain_db(self) -> float:
+        """What the automatic gain would add to this voice."""
+        if self.speech_db is None:
+            return 0.0
+        return min(MAX_GAIN_DB, max(0.0, TARGET_DB - self.speech_db))
+
+    @property
+    def verdict(self) -> str:
+        """``silent``, ``no_speech``, ``loud`` (clipped), ``quiet``, ``noisy`` or ``good``."""
+        if self.silent:
+            return "silent"
+        if self.clipped >= CLIPPED_MIN:
+            return LOUD
+        if self.speech_db is None:
+            return "no_speech"
+        if self.speech_db < QUIET_DB:
+            return QUIET
+        if self.speech_db - self.background_db < GOOD_MARGIN_DB:
+            return "noisy"
+        return "good"
+
+
+def assess(pcm: bytes, rate: int = 16000) -> LevelReport:
+    """Measure a recording of someone speaking the way :class:`AutoGain` hears it."""
+    samples = np.frombuffer(pcm[: len(pcm) & ~1], dtype="<i2").astype(np.float64)
+    silent = not samples.size or float(np.abs(samples).max()) <= SILENT_PEAK
+    probe = AutoGain(rate)
+    probe.process(pcm)
+    window = max(1, rate // 10)
+    levels = [
+        _db(float(np.mean(samples[i : i + window] ** 2)))
+        for i in range(0, max(1, samples.size - window + 1), window)
+    ]
+    return LevelReport(
+        silent=silent,
+        speech_db=probe.speech_db if probe._measured >= WINDOW else None,
+        background_db=min(levels) if levels else -200.0,
+        clipped=probe.clipped,
+    )

@@ -137,3 +137,31 @@ def test_controls_by_voice_through_the_device(pulse_loop: PulseLoop, tmp_path: P
         steady.wait_for(r"exercise \S+ ended: stopped", timeout=5)
     finally:
         steady.close()
+
+
+def test_mic_check_hears_a_voice_and_notices_silence(pulse_loop: PulseLoop, tmp_path: Path) -> None:
+    """`steady mic-check` on the real device: speech played into the microphone is
+    measured; with nothing played, the silent input is named as the problem."""
+    voice = espeak(
+        "I feel anxious today, and I would like to check that you can hear me.",
+        tmp_path / "check.wav",
+    )
+    env = {**os.environ, **pulse_loop.env}
+    command = [sys.executable, "-m", "assistant", "mic-check", "--seconds", "6"]
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        time.sleep(1.5)  # the device is open and listening
+        pulse_loop.play_into_mic(voice)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out + err
+    assert "Your voice:" in out and "Good" in out
+    quiet = subprocess.run(
+        [*command[:-1], "2"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
+    )
+    assert quiet.returncode == 1
+    assert "Nothing but silence" in quiet.stdout or "No speech" in quiet.stdout

@@ -11,7 +11,9 @@ from assistant.loudness import (
     RISE_DB_PER_FRAME,
     TARGET_DB,
     AutoGain,
+    LevelReport,
     SilenceWatch,
+    assess,
 )
 
 RATE = 16000
@@ -157,3 +159,37 @@ def test_any_sound_from_the_start_ends_the_watch() -> None:
     assert not watch.feed(_pcm(_hiss(0.1, -80)))  # a real microphone's faint noise
     assert not any(watch.feed(bytes(3200)) for _ in range(50))
     assert watch.done
+
+
+def test_a_level_report_tells_each_fault_apart() -> None:
+    room = _hiss(1.0, -75)
+    assert assess(bytes(RATE * 2)).verdict == "silent"
+    assert assess(_pcm(_hiss(3.0, -60))).verdict == "no_speech"
+    good = assess(_pcm(np.concatenate([room, _speechlike(2.0, -24) + _hiss(2.0, -75)])))
+    assert good.verdict == "good" and good.gain_db < 6
+    far = assess(_pcm(np.concatenate([room, _speechlike(2.0, -45) + _hiss(2.0, -75)])))
+    assert far.verdict == "good" and far.gain_db > 20  # the gain makes up for it
+    whisper = assess(_pcm(np.concatenate([_hiss(1.0, -90), _speechlike(2.0, -62)])))
+    assert whisper.verdict == "quiet"
+    noisy = assess(_pcm(np.concatenate([_hiss(1.0, -40), _speechlike(2.0, -30) + _hiss(2.0, -40)])))
+    assert noisy.verdict == "noisy"
+    shouted = assess(_pcm(np.concatenate([room, _speechlike(2.0, -3) * 3])))
+    assert shouted.verdict == "loud"
+
+
+@pytest.mark.parametrize(
+    ("report", "says"),
+    [
+        (LevelReport(False, -16.0, -70.0, 0), "Good: Steady hears you well."),
+        (LevelReport(False, -40.0, -70.0, 0), "by about 22 dB"),
+        (LevelReport(False, -30.0, -40.0, 0), "only 10 dB above the background"),
+        (LevelReport(False, -60.0, -80.0, 0), "too quiet even after"),
+        (LevelReport(False, -5.0, -70.0, 900), "clips"),
+        (LevelReport(False, None, -60.0, 0), "No speech stood out"),
+        (LevelReport(True, None, -200.0, 0), "Nothing but silence"),
+    ],
+)
+def test_mic_check_says_what_to_do(report: LevelReport, says: str) -> None:
+    from assistant.cli import mic_check_lines
+
+    assert says in " ".join(mic_check_lines(report))
