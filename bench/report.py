@@ -320,7 +320,8 @@ def _speed(results: dict[str, Any]) -> list[str]:
         ]
         out += table(["Recognizer", "RTF (CPU)", "RTF (wall)", "Audio"], rows)
         out.append(
-            "*shipped* is Steady as it runs (noise suppression, then the grammar pass and the "
+            "*shipped* is Steady as it runs (automatic gain and noise suppression, then the "
+            "grammar pass and the "
             "open-vocabulary pass, both fed every chunk); *no noise suppression* is the same "
             "without it; *fallback* is the `open_pass: fallback` setting (the open pass runs "
             "only on utterances the grammar pass was unsure of; these clips are read books, "
