@@ -128,7 +128,7 @@ class AutoGain:
         starts where a live stream's would be after hearing the person for a while."""
         probe = AutoGain(self.rate)
         probe.process(pcm)
-        if probe.speech_db is None or probe._measured < WINDOW:
+        if probe.speech_db is None or not probe.knows_speech:
             return
         self.speech_db = probe.speech_db
         self._measured = probe._measured
@@ -154,12 +154,17 @@ class AutoGain:
         # Any loud frame (speech that suddenly got louder, a knock) pulls the gain down
         # at once, before it is amplified; the speech level estimate follows later.
         ceiling = max(0.0, min(LIMIT_DB - frame_db, PEAK_DB - _db(peak * peak)))
-        if self._measured < WINDOW or self.speech_db is None:
+        if self.speech_db is None or not self.knows_speech:
             # The first stretch of speech may be its quieter start: no gain yet.
             self.gain_db = min(self.gain_db, ceiling)
             return
         wanted = min(MAX_GAIN_DB, max(0.0, TARGET_DB - self.speech_db), ceiling)
         self.gain_db = min(wanted, self.gain_db + RISE_DB_PER_FRAME)
+
+    @property
+    def knows_speech(self) -> bool:
+        """Whether enough speech has been heard to know its level (and to amplify)."""
+        return self.speech_db is not None and self._measured >= WINDOW
 
     @property
     def clipped_share(self) -> float:
@@ -261,7 +266,7 @@ def assess(pcm: bytes, rate: int = 16000) -> LevelReport:
     ]
     return LevelReport(
         silent=silent,
-        speech_db=probe.speech_db if probe._measured >= WINDOW else None,
+        speech_db=probe.speech_db if probe.knows_speech else None,
         background_db=min(levels) if levels else -200.0,
         clipped=probe.clipped,
     )
