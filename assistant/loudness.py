@@ -22,6 +22,7 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 FRAME = 320
 """Samples per loudness frame (20 ms at 16 kHz)."""
@@ -132,7 +133,7 @@ class AutoGain:
             return
         self.speech_db = probe.speech_db
         self._measured = probe._measured
-        self.gain_db = min(MAX_GAIN_DB, max(0.0, TARGET_DB - probe.speech_db))
+        self.gain_db = gain_for(probe.speech_db)
 
     def _update(self, power: float, peak: float) -> None:
         frame_db = _db(power)
@@ -158,7 +159,7 @@ class AutoGain:
             # The first stretch of speech may be its quieter start: no gain yet.
             self.gain_db = min(self.gain_db, ceiling)
             return
-        wanted = min(MAX_GAIN_DB, max(0.0, TARGET_DB - self.speech_db), ceiling)
+        wanted = min(gain_for(self.speech_db), ceiling)
         self.gain_db = min(wanted, self.gain_db + RISE_DB_PER_FRAME)
 
     @property
@@ -170,6 +171,12 @@ class AutoGain:
     def clipped_share(self) -> float:
         """The share of input samples at full scale so far."""
         return self.clipped / self.samples if self.samples else 0.0
+
+
+def gain_for(speech_db: float) -> float:
+    """The gain (dB) that brings speech whose loudest stretches are ``speech_db`` to
+    :data:`TARGET_DB`: never negative, never above :data:`MAX_GAIN_DB`."""
+    return min(MAX_GAIN_DB, max(0.0, TARGET_DB - speech_db))
 
 
 def _db(power: float) -> float:
@@ -184,6 +191,11 @@ SILENT_PEAK = 2
 """Samples no larger than this (of 32767) are digital silence: a muted microphone."""
 SILENT_SECONDS = 15.0
 """Seconds of nothing but digital silence, from the start, that mean no sound is coming."""
+
+
+def _digital_silence(samples: npt.NDArray[np.generic]) -> bool:
+    """Whether every sample is within :data:`SILENT_PEAK` of zero (true of no samples)."""
+    return not samples.size or int(np.abs(samples.astype(np.int32)).max()) <= SILENT_PEAK
 
 
 class SilenceWatch:
@@ -203,7 +215,7 @@ class SilenceWatch:
         if self.done:
             return False
         samples = np.frombuffer(pcm[: len(pcm) & ~1], dtype="<i2")
-        if samples.size and int(np.abs(samples.astype(np.int32)).max()) > SILENT_PEAK:
+        if not _digital_silence(samples):
             self.done = True
             return False
         self._silent += samples.size
@@ -233,9 +245,7 @@ class LevelReport:
     @property
     def gain_db(self) -> float:
         """What the automatic gain would add to this voice."""
-        if self.speech_db is None:
-            return 0.0
-        return min(MAX_GAIN_DB, max(0.0, TARGET_DB - self.speech_db))
+        return 0.0 if self.speech_db is None else gain_for(self.speech_db)
 
     @property
     def verdict(self) -> str:
@@ -256,7 +266,7 @@ class LevelReport:
 def assess(pcm: bytes, rate: int = 16000) -> LevelReport:
     """Measure a recording of someone speaking the way :class:`AutoGain` hears it."""
     samples = np.frombuffer(pcm[: len(pcm) & ~1], dtype="<i2").astype(np.float64)
-    silent = not samples.size or float(np.abs(samples).max()) <= SILENT_PEAK
+    silent = _digital_silence(samples)
     probe = AutoGain(rate)
     probe.process(pcm)
     window = max(1, rate // 10)
