@@ -86,6 +86,11 @@ class AutoGain:
         self.samples = 0
         self.clipped = 0
         """Input samples seen, and how many of them were at full scale."""
+        self.hold = False
+        """While true, nothing heard changes the speech level estimate or the noise
+        floor: Steady's own voice (or a cue tone) is reaching the microphone, and a
+        quiet speaker must not get less gain because a loudspeaker was loud. The gain
+        still falls at once for a loud frame, so nothing clips."""
 
     def process(self, pcm: bytes) -> bytes:
         samples = np.frombuffer(pcm[: len(pcm) & ~1], dtype="<i2").astype(np.float64)
@@ -137,6 +142,22 @@ class AutoGain:
 
     def _update(self, power: float, peak: float) -> None:
         frame_db = _db(power)
+        if self.hold:
+            self._run = 0  # a run of speech starts afresh once the loudspeaker is quiet
+        else:
+            self._learn(frame_db, power)
+        # Any loud frame (speech that suddenly got louder, a knock) pulls the gain down
+        # at once, before it is amplified; the speech level estimate follows later.
+        ceiling = max(0.0, min(LIMIT_DB - frame_db, PEAK_DB - _db(peak * peak)))
+        if self.speech_db is None or not self.knows_speech:
+            # The first stretch of speech may be its quieter start: no gain yet.
+            self.gain_db = min(self.gain_db, ceiling)
+            return
+        wanted = min(gain_for(self.speech_db), ceiling)
+        self.gain_db = min(wanted, self.gain_db + RISE_DB_PER_FRAME)
+
+    def _learn(self, frame_db: float, power: float) -> None:
+        """Follow the room's noise floor and the loudness of speech over it."""
         self._powers.append(power)
         self._levels.append(frame_db)
         floor = min(self._levels)
@@ -152,15 +173,6 @@ class AutoGain:
             else:
                 sunk = self.speech_db - DECAY_DB_PER_S * self._frame_seconds
                 self.speech_db = max(level, sunk)
-        # Any loud frame (speech that suddenly got louder, a knock) pulls the gain down
-        # at once, before it is amplified; the speech level estimate follows later.
-        ceiling = max(0.0, min(LIMIT_DB - frame_db, PEAK_DB - _db(peak * peak)))
-        if self.speech_db is None or not self.knows_speech:
-            # The first stretch of speech may be its quieter start: no gain yet.
-            self.gain_db = min(self.gain_db, ceiling)
-            return
-        wanted = min(gain_for(self.speech_db), ceiling)
-        self.gain_db = min(wanted, self.gain_db + RISE_DB_PER_FRAME)
 
     @property
     def knows_speech(self) -> bool:

@@ -6,10 +6,11 @@ whether the words become sound, text on a terminal, or a WAV file.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, TextIO
 
 from assistant.audio_format import Audio, lead_trimmed, scaled
@@ -165,6 +166,8 @@ class TrackingOutput(Output):
         self.clock = clock
         self.said: list[tuple[float, float, str]] = []
         self._lock = threading.Lock()
+        self._sounds = 0  # speech and tones playing now
+        self._quiet_since = float("-inf")
 
     def say(self, text: str, interrupt: threading.Event | None = None) -> bool:
         start = self.clock.now()
@@ -172,14 +175,33 @@ class TrackingOutput(Output):
             self.said.append((start, float("inf"), text))
             index = len(self.said) - 1
         try:
-            return self.inner.say(text, interrupt)
+            with self._sound():
+                return self.inner.say(text, interrupt)
         finally:
             with self._lock:
                 self.said[index] = (start, self.clock.now(), text)
                 del self.said[: max(0, len(self.said) - 50)]
 
     def tone(self, kind: str, interrupt: threading.Event | None = None) -> bool:
-        return self.inner.tone(kind, interrupt)
+        with self._sound():
+            return self.inner.tone(kind, interrupt)
+
+    @contextlib.contextmanager
+    def _sound(self) -> Iterator[None]:
+        with self._lock:
+            self._sounds += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._sounds -= 1
+                self._quiet_since = self.clock.now()
+
+    def sounding(self, tail: float) -> bool:
+        """Whether Steady is speaking or sounding a tone now, or stopped less than
+        ``tail`` seconds ago (its sound may still be arriving at the microphone)."""
+        with self._lock:
+            return self._sounds > 0 or self.clock.now() - self._quiet_since < tail
 
     def prepare(self, texts: Iterable[str]) -> None:
         self.inner.prepare(texts)

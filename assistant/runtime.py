@@ -104,6 +104,7 @@ def listen(
             dialog.heard_audio(chunk)
             if silence.feed(chunk):
                 dialog.microphone_silent()
+            recognition.own_voice(tracking.sounding(ECHO_WINDOW))
             for event in recognition.accept(chunk):
                 if isinstance(event, Final):
                     _handle(dialog, tracking, event.transcript)

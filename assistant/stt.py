@@ -136,6 +136,11 @@ class Recognition(ABC):
         once, as a live stream has adjusted from earlier speech (default: nothing)."""
         return None
 
+    def own_voice(self, sounding: bool) -> None:
+        """Whether Steady's own voice (or a cue tone) may be reaching the microphone now:
+        how loud the person speaks is not learned from it (default: nothing)."""
+        return None
+
 
 class SpeechToText(ABC):
     """A speech-to-text engine."""
@@ -378,6 +383,10 @@ class _VoskRecognition(Recognition):
     def calibrate(self, pcm: bytes) -> None:
         if self.gain is not None:
             self.gain.calibrate(pcm)
+
+    def own_voice(self, sounding: bool) -> None:
+        if self.gain is not None:
+            self.gain.hold = sounding
 
     def accept(self, pcm: bytes) -> list[Event]:
         events: list[Event] = []

@@ -15,9 +15,9 @@ from assistant.audio_in import ScriptedSource
 from assistant.clock import MonotonicClock, VirtualClock
 from assistant.config import Settings
 from assistant.dialog import Dialog, Mode
-from assistant.output import PrintedOutput
+from assistant.output import PrintedOutput, TrackingOutput
 from assistant.runtime import listen
-from assistant.stt import ScriptedSpeechToText, Transcript
+from assistant.stt import Recognition, ScriptedSpeechToText, Transcript
 
 
 @pytest.fixture(scope="module")
@@ -200,6 +200,40 @@ def test_a_microphone_that_sends_only_silence_is_noticed(app: App) -> None:
     out = io.StringIO()
     listen(app, ScriptedSource(hiss), ScriptedSpeechToText([]), PrintedOutput(out))
     assert "can't hear anything" not in out.getvalue()
+
+
+def test_the_live_loop_says_when_steadys_own_voice_may_be_heard(app: App) -> None:
+    """While Steady talks, and for a moment after, the recognizer is told so (its gain
+    must not learn the loudspeaker's level as the person's)."""
+    told: list[bool] = []
+    stt = ScriptedSpeechToText(["help"])
+    start = stt.start
+
+    def noting(*, open_vocabulary: bool = False) -> Recognition:
+        recognition = start(open_vocabulary=open_vocabulary)
+        recognition.own_voice = told.append  # type: ignore[method-assign,assignment]
+        return recognition
+
+    stt.start = noting  # type: ignore[method-assign]
+    loud = np.full(1600, 3000, dtype="<i2").tobytes()
+    chunks = [loud] * 3 + [bytes(3200)] * 40
+    out = io.StringIO()
+    listen(app, ScriptedSource(chunks, delay=0.05), stt, PrintedOutput(out))
+    assert len(told) == len(chunks)  # before every piece of audio
+    assert True in told  # the greeting and the answer to "help"
+    assert told[-1] is False  # two seconds later Steady has long been quiet
+
+
+def test_tracking_output_knows_when_steady_is_sounding() -> None:
+    clock = VirtualClock()
+    tracking = TrackingOutput(PrintedOutput(io.StringIO()), clock)
+    assert not tracking.sounding(1.0)
+    tracking.say("hello")
+    assert tracking.sounding(1.0)
+    clock.advance(1.5)
+    assert not tracking.sounding(1.0)
+    tracking.tone("inhale")
+    assert tracking.sounding(1.0)
 
 
 @pytest.mark.parametrize(

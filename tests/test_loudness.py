@@ -114,6 +114,29 @@ def test_a_speaker_who_steps_back_is_followed() -> None:
     assert gain.gain_db > 10.0
 
 
+def test_steadys_own_voice_does_not_lower_the_gain_for_a_quiet_speaker() -> None:
+    """A loudspeaker next to the microphone is far louder than a person across the
+    room: while Steady talks the gain gets out of the way, and afterwards the person is
+    amplified as before, not as if they had suddenly spoken up."""
+
+    def heard(hold: bool) -> tuple[float, float]:
+        gain = AutoGain()
+        _run(gain, np.concatenate([_hiss(1.0, -80), _speechlike(3.0, -45)]))
+        learned = gain.gain_db
+        gain.hold = hold
+        echo = _samples(_run(gain, _speechlike(2.0, -15, seed=3)))
+        assert np.count_nonzero(np.abs(echo) >= 32767) == 0  # held or not, nothing clips
+        gain.hold = False
+        _run(gain, _speechlike(0.5, -45, seed=4))
+        return learned, gain.gain_db
+
+    learned, after = heard(hold=True)
+    assert learned > 20.0
+    assert after == pytest.approx(learned, abs=0.5)
+    _, unheld = heard(hold=False)
+    assert unheld < 5.0  # what the gain would have done had it learned from Steady
+
+
 def test_clipping_is_counted() -> None:
     gain = AutoGain()
     wave = _speechlike(1.0, -3) * 4  # driven far past full scale
