@@ -292,3 +292,78 @@ def assess(pcm: bytes, rate: int = 16000) -> LevelReport:
         background_db=min(levels) if levels else -200.0,
         clipped=probe.clipped,
     )
+
+
+REHEAR_DB = 6.0
+"""When the gain the speech level calls for rose this much during an utterance, the
+utterance is heard again at the settled gain (see :class:`Retake`)."""
+LEAD_IN_SECONDS = 0.5
+"""Audio from before an utterance began that a retake starts with."""
+RETAKE_MAX_SECONDS = 36.0
+"""The longest utterance kept for a retake (longer ones lose their start)."""
+
+
+class Retake:
+    """The utterance being heard, as it arrived, and the gain it began under.
+
+    A live stream knows nothing of the speaker's level until they speak: the first
+    words of a quiet speaker reach the recognizer before the gain has risen to them
+    (on the development set 30 dB quieter, 85.5 % of requests were understood that way
+    against 91.9 % when the level was known from the start). When the gain the speech
+    calls for has risen by :data:`REHEAR_DB` or more since the utterance began, its raw
+    audio, with half a second before it, is amplified once more at the settled gain.
+    This happens once a session for a quiet speaker, and again only if they move.
+    """
+
+    def __init__(self, gain: AutoGain) -> None:
+        self.gain = gain
+        self._rate = gain.rate
+        self._audio = bytearray()
+        self._start = 0.0  # stream time (s) of the first kept sample
+        self._time = 0.0  # stream time (s) after the last sample fed
+        self._began_at = self._wanted()
+
+    def feed(self, pcm: bytes) -> None:
+        """Raw audio, before the gain, in stream order."""
+        self._audio.extend(pcm[: len(pcm) & ~1])
+        self._time += (len(pcm) // 2) / self._rate
+        limit = 2 * round(RETAKE_MAX_SECONDS * self._rate)
+        if len(self._audio) > limit:
+            self._drop(len(self._audio) - limit)
+
+    def restart(self) -> None:
+        """A new utterance begins: keep only the lead-in, and note the gain now."""
+        keep = 2 * round(LEAD_IN_SECONDS * self._rate)
+        if len(self._audio) > keep:
+            self._drop(len(self._audio) - keep)
+        self._began_at = self._wanted()
+
+    def audio(self) -> tuple[bytes, float] | None:
+        """The utterance amplified at the settled gain, and its start in stream time, if
+        the gain rose enough while it was heard to be worth hearing it again."""
+        settled = self._wanted()
+        if settled - self._began_at < REHEAR_DB or not self._audio:
+            return None
+        return amplified(bytes(self._audio), settled), self._start
+
+    def _wanted(self) -> float:
+        speech = self.gain.speech_db
+        return gain_for(speech) if speech is not None and self.gain.knows_speech else 0.0
+
+    def _drop(self, n: int) -> None:
+        n &= ~1
+        del self._audio[:n]
+        self._start += (n // 2) / self._rate
+
+
+def amplified(pcm: bytes, gain_db: float) -> bytes:
+    """``pcm`` at a fixed gain, lowered if need be so no sample passes :data:`PEAK_DB`."""
+    samples = np.frombuffer(pcm[: len(pcm) & ~1], dtype="<i2").astype(np.float64)
+    if not samples.size:
+        return b""
+    peak = float(np.abs(samples).max())
+    if peak > 0:
+        gain_db = min(gain_db, PEAK_DB - _db(peak * peak))
+    if gain_db <= 0.0:
+        return pcm[: len(pcm) & ~1]
+    return np.clip(np.rint(samples * _linear(gain_db)), -32768, 32767).astype("<i2").tobytes()

@@ -27,9 +27,9 @@ from typing import Any
 
 from assistant.audio_format import STT_FORMAT
 from assistant.config import DEFAULT_END_SILENCE, DEFAULT_OPEN_PASS, OPEN_PASS_MODES
-from assistant.denoise import NoiseSuppressor
+from assistant.denoise import HOP, NoiseSuppressor
 from assistant.errors import ModelError
-from assistant.loudness import AutoGain
+from assistant.loudness import AutoGain, Retake
 from assistant.voice_activity import VoiceActivity
 
 log = logging.getLogger(__name__)
@@ -149,10 +149,12 @@ class SpeechToText(ABC):
     def start(self, *, open_vocabulary: bool = False) -> Recognition:
         """A new stream. ``open_vocabulary`` skips the grammar (journal dictation)."""
 
-    def transcribe(self, pcm: bytes) -> list[Transcript]:
-        """Every utterance in a clip (convenience for files)."""
+    def transcribe(self, pcm: bytes, *, calibrate: bool = True) -> list[Transcript]:
+        """Every utterance in a clip (convenience for files); ``calibrate`` adjusts to
+        the clip's loudness from all of it first (see :meth:`Recognition.calibrate`)."""
         rec = self.start()
-        rec.calibrate(pcm)
+        if calibrate:
+            rec.calibrate(pcm)
         out = [e.transcript for e in rec.accept(pcm) if isinstance(e, Final)]
         last = rec.flush()
         if last is not None:
@@ -342,6 +344,18 @@ def _silence(seconds: float) -> bytes:
     return bytes(2 * round(seconds * STT_FORMAT.rate))
 
 
+def _decode(rec: Any, pcm: bytes, start: float) -> dict[str, Any]:
+    """A whole utterance through a fresh recognizer; word times as if at ``start`` (s)
+    of the stream."""
+    rec.AcceptWaveform(_silence(PRIMER) + pcm)
+    result: dict[str, Any] = json.loads(rec.FinalResult())
+    for entry in (result, *result.get("alternatives", [])):
+        for word in entry.get("result", []):
+            word["start"] += start
+            word["end"] += start
+    return result
+
+
 def _words(result: dict[str, Any]) -> tuple[Word, ...]:
     # Vosk counts word times from the start of the stream, across resets, and its
     # stream began with the primer.
@@ -379,6 +393,7 @@ class _VoskRecognition(Recognition):
         self.suppressor = NoiseSuppressor() if engine.noise_suppression else None
         self.gain = AutoGain() if engine.auto_gain else None
         self.level_mark = (0, 0)  # the input's count at the start of this utterance
+        self.retake = Retake(self.gain) if self.gain is not None else None
 
     def calibrate(self, pcm: bytes) -> None:
         if self.gain is not None:
@@ -393,6 +408,8 @@ class _VoskRecognition(Recognition):
         step = STT_FORMAT.bytes_per_second // 10  # decode in 100 ms pieces
         for i in range(0, len(pcm), step):
             piece = pcm[i : i + step]
+            if self.retake is not None:
+                self.retake.feed(piece)
             if self.gain is not None:
                 piece = self.gain.process(piece)
             if self.suppressor is not None:
@@ -476,6 +493,8 @@ class _VoskRecognition(Recognition):
     def _reset(self) -> None:
         if self.gain is not None:
             self.level_mark = self.gain.mark()
+        if self.retake is not None:
+            self.retake.restart()
         self.rec.Reset()
         if self.open is not None:
             self.open.Reset()
@@ -496,10 +515,10 @@ class _VoskRecognition(Recognition):
         return [Final(transcript)]
 
     def _open_reading(
-        self, text: str, heard_unknown: bool, conf: float
+        self, text: str, heard_unknown: bool, conf: float, again: dict[str, Any] | None
     ) -> tuple[str | None, list[str]]:
         if self.open is not None:
-            second = json.loads(self.open.FinalResult())
+            second = again if again is not None else json.loads(self.open.FinalResult())
         elif (
             self.grammar
             and self.engine.open_pass == "fallback"
@@ -511,7 +530,27 @@ class _VoskRecognition(Recognition):
         best, others = _best_of(second)
         return str(best.get("text", "")).strip() or None, others
 
+    def _hear_again(self) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+        """The utterance decoded afresh at the gain that settled while it was heard (a
+        quiet speaker's first words), or None when the gain did not change much."""
+        take = self.retake.audio() if self.retake is not None else None
+        if take is None:
+            return None
+        pcm, start = take
+        if self.suppressor is not None:
+            pcm = NoiseSuppressor().process(pcm + bytes(2 * HOP))  # it lags one hop
+        log.debug("utterance heard again: the gain settled during it")
+        self.buffer = bytearray(pcm)  # for a fallback second pass
+        grammar = _decode(self.engine.recognizer(self.grammar), pcm, start)
+        if self.open is None:
+            return grammar, None
+        return grammar, _decode(self.engine.recognizer(False), pcm, start)
+
     def _transcript(self, result: dict[str, Any]) -> Transcript | None:
+        again = self._hear_again()
+        open_again = None
+        if again is not None:
+            result, open_again = again
         best, others = _best_of(result)
         words = _words(best)
         raw = str(best.get("text", "")).strip()
@@ -519,7 +558,9 @@ class _VoskRecognition(Recognition):
         text = " ".join(w for w in raw.split() if w != UNK)
         conf = sum(w.conf for w in words) / len(words) if words else 0.0
         open_text, open_others = (
-            self._open_reading(text, heard_unknown, conf) if raw or self.open else (None, [])
+            self._open_reading(text, heard_unknown, conf, open_again)
+            if raw or self.open
+            else (None, [])
         )
         if not text and not open_text:
             return None

@@ -239,11 +239,17 @@ def _agreed_guess(matches: list[Match]) -> Match | None:
 
 
 def understand_audio(
-    stt: SpeechToText, matcher: IntentMatcher, audio: Audio, prefer: Iterable[str] = ()
+    stt: SpeechToText,
+    matcher: IntentMatcher,
+    audio: Audio,
+    prefer: Iterable[str] = (),
+    *,
+    calibrate: bool = True,
 ) -> tuple[Transcript, Match]:
-    """Recognise a whole clip as one request (all its utterances joined)."""
+    """Recognise a whole clip as one request (all its utterances joined); with
+    ``calibrate`` false the gain learns the level as a live stream would."""
     pcm = convert(audio).pcm + Audio.silence(1.0).pcm
-    parts = stt.transcribe(pcm)
+    parts = stt.transcribe(pcm, calibrate=calibrate)
     whole: Transcript | None = None
     for part in parts:
         whole = join_utterances(whole, part)

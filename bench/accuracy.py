@@ -121,6 +121,9 @@ class Condition:
     snr: float | None
     quieter: float = 0.0
     """Decibels the whole mix is turned down by: a microphone far from the speaker."""
+    live: bool = False
+    """Each clip is heard as the first words of a live session: the gain learns the
+    speaker's level as the speech arrives, not from the whole recording first."""
 
     @property
     def name(self) -> str:
@@ -128,7 +131,9 @@ class Condition:
             base = "clean"
         else:
             base = f"{self.noise} {self.snr:g} dB"
-        return f"{base}, {self.quieter:g} dB quieter" if self.quieter else base
+        if self.quieter:
+            base += f", {self.quieter:g} dB quieter"
+        return base + ", live start" if self.live else base
 
 
 CLEAN = Condition(None, None)
@@ -235,9 +240,11 @@ def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def parse_conditions(snr: str, noise: str, quieter: float = 0.0) -> list[Condition]:
+def parse_conditions(
+    snr: str, noise: str, quieter: float = 0.0, live: bool = False
+) -> list[Condition]:
     """``clean,20,10`` × ``pink,babble`` → clean, pink 20 dB, pink 10 dB, babble 20 dB, ...
-    (each ``quieter`` dB quieter when that is given)."""
+    (each ``quieter`` dB quieter when that is given, each a ``live`` start if asked)."""
     kinds = _csv(noise)
     for kind in kinds:
         if kind not in NOISE_KINDS:
@@ -248,13 +255,13 @@ def parse_conditions(snr: str, noise: str, quieter: float = 0.0) -> list[Conditi
     levels: list[float] = []
     for level in _csv(snr):
         if level.lower() == "clean":
-            out.append(Condition(None, None, quieter))
+            out.append(Condition(None, None, quieter, live))
             continue
         try:
             levels.append(float(level.lower().removesuffix("db")))
         except ValueError:
             raise argparse.ArgumentTypeError(f"bad SNR {level!r}; use e.g. clean,20,10") from None
-    out.extend(Condition(kind, level, quieter) for kind in kinds for level in levels)
+    out.extend(Condition(kind, level, quieter, live) for kind in kinds for level in levels)
     if not out:
         raise argparse.ArgumentTypeError("no conditions: give --snr clean and/or SNR levels")
     return list(dict.fromkeys(out))
@@ -316,6 +323,12 @@ def build_parser() -> argparse.ArgumentParser:
         "room (default 0)",
     )
     parser.add_argument(
+        "--live",
+        action="store_true",
+        help="hear every clip as the first words of a live session: the automatic gain "
+        "learns the level as the speech arrives (default: from the whole clip first)",
+    )
+    parser.add_argument(
         "--open-pass",
         choices=OPEN_PASS_MODES,
         default=DEFAULT_OPEN_PASS,
@@ -337,7 +350,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.quick and "--snr" not in args.argv:
         args.snr = "clean,10"
     try:
-        args.conditions = parse_conditions(args.snr, args.noise, args.quieter)
+        args.conditions = parse_conditions(args.snr, args.noise, args.quieter, args.live)
     except argparse.ArgumentTypeError as exc:
         parser.error(str(exc))
     per = args.voices_per_utterance
@@ -485,7 +498,7 @@ def _decode(
     audio = in_condition(load_wav(path), item.text, condition, rng_seed, babble_pool)
     start = time.monotonic()
     cpu_start = time.process_time()
-    transcript, match = understand_audio(stt, matcher, audio)
+    transcript, match = understand_audio(stt, matcher, audio, calibrate=not condition.live)
     cpu = time.process_time() - cpu_start
     return Trial(
         set=item.set,

@@ -70,3 +70,12 @@ def test_a_quieter_microphone_turns_the_whole_mix_down() -> None:
         quiet = in_condition(speech, "a", condition, 1, [])
         ratio = np.abs(quiet.samples()).max() / np.abs(loud.samples()).max()
         assert ratio == pytest.approx(10 ** (-30 / 20), rel=0.02)
+
+
+def test_a_live_start_is_its_own_condition() -> None:
+    from bench.accuracy import parse_args
+
+    args = parse_args(["--set", "dev", "--snr", "clean", "--quieter", "30", "--live"])
+    assert [c.name for c in args.conditions] == ["clean, 30 dB quieter, live start"]
+    assert all(c.live for c in args.conditions)
+    assert not any(c.live for c in parse_args(["--snr", "clean,10"]).conditions)

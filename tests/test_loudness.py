@@ -12,7 +12,9 @@ from assistant.loudness import (
     TARGET_DB,
     AutoGain,
     LevelReport,
+    Retake,
     SilenceWatch,
+    amplified,
     assess,
 )
 
@@ -135,6 +137,60 @@ def test_steadys_own_voice_does_not_lower_the_gain_for_a_quiet_speaker() -> None
     assert after == pytest.approx(learned, abs=0.5)
     _, unheld = heard(hold=False)
     assert unheld < 5.0  # what the gain would have done had it learned from Steady
+
+
+def _take(gain: AutoGain, retake: Retake, samples: npt.NDArray[np.float64]) -> None:
+    pcm = _pcm(samples)
+    for i in range(0, len(pcm), 3200):
+        retake.feed(pcm[i : i + 3200])
+        gain.process(pcm[i : i + 3200])
+
+
+def test_a_quiet_speakers_first_words_are_taken_again_at_the_settled_gain() -> None:
+    gain = AutoGain()
+    retake = Retake(gain)
+    _take(gain, retake, _hiss(2.0, -80))
+    retake.restart()  # the recognizer is reset while nobody speaks
+    _take(gain, retake, _speechlike(1.5, -48, seed=2))
+    again = retake.audio()
+    assert again is not None
+    audio, start = again
+    assert start == pytest.approx(1.5)  # half a second before the utterance began
+    assert len(audio) == 2 * round(2.0 * RATE)
+    speech = _samples(audio)[RATE // 2 :]
+    # Its first words too are as loud as the gain makes the rest of it.
+    assert _db(speech[: RATE // 2]) == pytest.approx(-48 + gain.gain_db, abs=1.5)
+    # The next utterance begins with the level known: nothing to take again.
+    retake.restart()
+    _take(gain, retake, _speechlike(1.5, -48, seed=3))
+    assert retake.audio() is None
+
+
+def test_speech_at_a_normal_level_is_never_taken_again() -> None:
+    gain = AutoGain()
+    retake = Retake(gain)
+    _take(gain, retake, np.concatenate([_hiss(1.0, -80), _speechlike(2.0, -20)]))
+    assert retake.audio() is None
+
+
+def test_a_retake_keeps_only_the_lead_in_and_a_bounded_utterance() -> None:
+    gain = AutoGain()
+    retake = Retake(gain)
+    _take(gain, retake, _hiss(3.0, -80))
+    retake.restart()
+    _take(gain, retake, _speechlike(1.0, -50))
+    again = retake.audio()
+    assert again is not None
+    assert len(again[0]) == 2 * round(1.5 * RATE)
+    assert again[1] == pytest.approx(2.5)
+
+
+def test_a_fixed_gain_never_clips() -> None:
+    loud = _speechlike(0.5, -20)
+    out = _samples(amplified(_pcm(loud), 30.0))
+    assert np.abs(out).max() <= 32768 * 10 ** (-1 / 20) + 1
+    assert amplified(_pcm(loud), 0.0) == _pcm(loud)
+    assert amplified(b"", 10.0) == b""
 
 
 def test_clipping_is_counted() -> None:

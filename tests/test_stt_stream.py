@@ -219,3 +219,16 @@ def test_a_quiet_speaker_is_still_heard_after_steadys_loud_reply(
     # this "stop" went unheard (measured while building this).
     assert finals[-1].text == "stop"
     assert finals[-1].level is None
+
+
+@pytest.mark.parametrize("said", ["Sounds good", "That's all for now"])
+def test_a_quiet_speakers_first_words_are_heard_live(
+    stt: VoskSpeechToText, tmp_path: Path, said: str
+) -> None:
+    """A live stream knows nothing of the speaker's level before they speak; the first
+    words of someone across the room came before the gain had risen to them, and were
+    lost ("sounds good" was heard as "dog", "that's all for now" as "all for now"). The
+    utterance is now heard again once the gain has settled."""
+    pcm = Audio.silence(2.5).pcm + speech(said, tmp_path) + Audio.silence(1.5).pcm
+    finals = stream(stt, _louder(pcm, 10 ** (-30 / 20)))
+    assert [t.text for t in finals] == [said.lower()]
