@@ -320,13 +320,11 @@ class Retake:
         self._rate = gain.rate
         self._audio = bytearray()
         self._start = 0.0  # stream time (s) of the first kept sample
-        self._time = 0.0  # stream time (s) after the last sample fed
         self._began_at = self._wanted()
 
     def feed(self, pcm: bytes) -> None:
         """Raw audio, before the gain, in stream order."""
         self._audio.extend(pcm[: len(pcm) & ~1])
-        self._time += (len(pcm) // 2) / self._rate
         limit = 2 * round(RETAKE_MAX_SECONDS * self._rate)
         if len(self._audio) > limit:
             self._drop(len(self._audio) - limit)

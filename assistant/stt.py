@@ -398,6 +398,8 @@ class _VoskRecognition(Recognition):
     def calibrate(self, pcm: bytes) -> None:
         if self.gain is not None:
             self.gain.calibrate(pcm)
+        if self.retake is not None:
+            self.retake.restart()  # the level is known before the first word
 
     def own_voice(self, sounding: bool) -> None:
         if self.gain is not None:

@@ -12,7 +12,13 @@ import pytest
 
 from assistant.audio_format import Audio, convert, load_wav
 from assistant.matcher import IntentMatcher
-from assistant.stt import Final, Transcript, VoskSpeechToText, join_utterances
+from assistant.stt import (
+    Final,
+    Transcript,
+    VoskSpeechToText,
+    _VoskRecognition,
+    join_utterances,
+)
 from assistant.understand import build_stt, understand_audio
 from assistant.voice_activity import VoiceActivity
 from tests.conftest import espeak
@@ -232,3 +238,18 @@ def test_a_quiet_speakers_first_words_are_heard_live(
     pcm = Audio.silence(2.5).pcm + speech(said, tmp_path) + Audio.silence(1.5).pcm
     finals = stream(stt, _louder(pcm, 10 ** (-30 / 20)))
     assert [t.text for t in finals] == [said.lower()]
+
+
+def test_a_whole_recording_is_not_heard_twice(stt: VoskSpeechToText, tmp_path: Path) -> None:
+    """A recording's level is known before its first word (calibrated from all of
+    it), so nothing in it is worth hearing again, however quiet it is."""
+    pcm = _louder(Audio.silence(0.5).pcm + speech("Sounds good", tmp_path), 10 ** (-30 / 20))
+    rec = stt.start()
+    assert isinstance(rec, _VoskRecognition) and rec.retake is not None
+    rec.calibrate(pcm)
+    rec.accept(pcm)
+    assert rec.retake.audio() is None
+    live = stt.start()
+    assert isinstance(live, _VoskRecognition) and live.retake is not None
+    live.accept(pcm)
+    assert live.retake.audio() is not None  # the same speech, live from its start
