@@ -93,7 +93,7 @@ class AutoGain:
         still falls at once for a loud frame, so nothing clips."""
 
     def process(self, pcm: bytes) -> bytes:
-        samples = np.frombuffer(pcm[: len(pcm) & ~1], dtype="<i2").astype(np.float64)
+        samples = _samples(pcm)
         if not samples.size:
             return b""
         self.samples += samples.size
@@ -114,7 +114,7 @@ class AutoGain:
             pos += part.size
         if not amplified:
             return pcm[: len(pcm) & ~1]
-        return np.clip(np.rint(out), -32768, 32767).astype("<i2").tobytes()
+        return _pcm(out)
 
     def mark(self) -> tuple[int, int]:
         """Where the input stands now, for :meth:`heard_since`."""
@@ -134,11 +134,11 @@ class AutoGain:
         starts where a live stream's would be after hearing the person for a while."""
         probe = AutoGain(self.rate)
         probe.process(pcm)
-        if probe.speech_db is None or not probe.knows_speech:
+        if not probe.knows_speech:
             return
         self.speech_db = probe.speech_db
         self._measured = probe._measured
-        self.gain_db = gain_for(probe.speech_db)
+        self.gain_db = probe.wanted_db
 
     def _update(self, power: float, peak: float) -> None:
         frame_db = _db(power)
@@ -149,12 +149,11 @@ class AutoGain:
         # Any loud frame (speech that suddenly got louder, a knock) pulls the gain down
         # at once, before it is amplified; the speech level estimate follows later.
         ceiling = max(0.0, min(LIMIT_DB - frame_db, PEAK_DB - _db(peak * peak)))
-        if self.speech_db is None or not self.knows_speech:
+        if not self.knows_speech:
             # The first stretch of speech may be its quieter start: no gain yet.
             self.gain_db = min(self.gain_db, ceiling)
             return
-        wanted = min(gain_for(self.speech_db), ceiling)
-        self.gain_db = min(wanted, self.gain_db + RISE_DB_PER_FRAME)
+        self.gain_db = min(self.wanted_db, ceiling, self.gain_db + RISE_DB_PER_FRAME)
 
     def _learn(self, frame_db: float, power: float) -> None:
         """Follow the room's noise floor and the loudness of speech over it."""
@@ -180,6 +179,13 @@ class AutoGain:
         return self.speech_db is not None and self._measured >= WINDOW
 
     @property
+    def wanted_db(self) -> float:
+        """The gain the speech level heard so far calls for (0 until it is known)."""
+        if self.speech_db is None or not self.knows_speech:
+            return 0.0
+        return gain_for(self.speech_db)
+
+    @property
     def clipped_share(self) -> float:
         """The share of input samples at full scale so far."""
         return self.clipped / self.samples if self.samples else 0.0
@@ -189,6 +195,16 @@ def gain_for(speech_db: float) -> float:
     """The gain (dB) that brings speech whose loudest stretches are ``speech_db`` to
     :data:`TARGET_DB`: never negative, never above :data:`MAX_GAIN_DB`."""
     return min(MAX_GAIN_DB, max(0.0, TARGET_DB - speech_db))
+
+
+def _samples(pcm: bytes) -> npt.NDArray[np.float64]:
+    """16-bit PCM as samples (a trailing odd byte is dropped)."""
+    return np.frombuffer(pcm[: len(pcm) & ~1], dtype="<i2").astype(np.float64)
+
+
+def _pcm(samples: npt.NDArray[np.float64]) -> bytes:
+    """Samples back to 16-bit PCM, rounded and held within full scale."""
+    return np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
 
 
 def _db(power: float) -> float:
@@ -277,7 +293,7 @@ class LevelReport:
 
 def assess(pcm: bytes, rate: int = 16000) -> LevelReport:
     """Measure a recording of someone speaking the way :class:`AutoGain` hears it."""
-    samples = np.frombuffer(pcm[: len(pcm) & ~1], dtype="<i2").astype(np.float64)
+    samples = _samples(pcm)
     silent = _digital_silence(samples)
     probe = AutoGain(rate)
     probe.process(pcm)
@@ -320,7 +336,7 @@ class Retake:
         self._rate = gain.rate
         self._audio = bytearray()
         self._start = 0.0  # stream time (s) of the first kept sample
-        self._began_at = self._wanted()
+        self._began_at = gain.wanted_db
 
     def feed(self, pcm: bytes) -> None:
         """Raw audio, before the gain, in stream order."""
@@ -334,19 +350,15 @@ class Retake:
         keep = 2 * round(LEAD_IN_SECONDS * self._rate)
         if len(self._audio) > keep:
             self._drop(len(self._audio) - keep)
-        self._began_at = self._wanted()
+        self._began_at = self.gain.wanted_db
 
     def audio(self) -> tuple[bytes, float] | None:
         """The utterance amplified at the settled gain, and its start in stream time, if
         the gain rose enough while it was heard to be worth hearing it again."""
-        settled = self._wanted()
+        settled = self.gain.wanted_db
         if settled - self._began_at < REHEAR_DB or not self._audio:
             return None
         return amplified(bytes(self._audio), settled), self._start
-
-    def _wanted(self) -> float:
-        speech = self.gain.speech_db
-        return gain_for(speech) if speech is not None and self.gain.knows_speech else 0.0
 
     def _drop(self, n: int) -> None:
         n &= ~1
@@ -356,7 +368,7 @@ class Retake:
 
 def amplified(pcm: bytes, gain_db: float) -> bytes:
     """``pcm`` at a fixed gain, lowered if need be so no sample passes :data:`PEAK_DB`."""
-    samples = np.frombuffer(pcm[: len(pcm) & ~1], dtype="<i2").astype(np.float64)
+    samples = _samples(pcm)
     if not samples.size:
         return b""
     peak = float(np.abs(samples).max())
@@ -364,4 +376,4 @@ def amplified(pcm: bytes, gain_db: float) -> bytes:
         gain_db = min(gain_db, PEAK_DB - _db(peak * peak))
     if gain_db <= 0.0:
         return pcm[: len(pcm) & ~1]
-    return np.clip(np.rint(samples * _linear(gain_db)), -32768, 32767).astype("<i2").tobytes()
+    return _pcm(samples * _linear(gain_db))
