@@ -334,10 +334,7 @@ class VoskSpeechToText(SpeechToText):
 
     def second_pass(self, pcm: bytes) -> dict[str, Any]:
         """Decode ``pcm`` with the open vocabulary (no grammar)."""
-        rec = self.recognizer(grammar=False)
-        rec.AcceptWaveform(_silence(PRIMER) + pcm)
-        result: dict[str, Any] = json.loads(rec.FinalResult())
-        return result
+        return _decode(self.recognizer(grammar=False), pcm, 0.0)
 
 
 def _silence(seconds: float) -> bytes:
