@@ -357,6 +357,8 @@ def _mic_check(settings: Settings, args: argparse.Namespace) -> int:
 
 def mic_check_lines(report: LevelReport) -> list[str]:
     """What ``steady mic-check`` says of a :class:`~assistant.loudness.LevelReport`."""
+    from assistant.loudness import MAX_GAIN_DB
+
     lines = []
     if report.speech_db is not None and not report.silent:
         lines.append(
@@ -378,8 +380,8 @@ def mic_check_lines(report: LevelReport) -> list[str]:
         )
     elif verdict == "quiet":
         lines.append(
-            "Your voice is too quiet even after Steady amplifies it by 30 dB: come closer "
-            "to the microphone or turn its input volume up."
+            f"Your voice is too quiet even after Steady amplifies it by {MAX_GAIN_DB:.0f} dB: "
+            "come closer to the microphone or turn its input volume up."
         )
     elif verdict == "loud":
         lines.append(

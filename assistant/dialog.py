@@ -336,14 +336,12 @@ class Dialog:
     def microphone_silent(self) -> None:
         """The microphone has delivered nothing but digital silence since listening began:
         it is probably muted, or another input is the one in use (said once)."""
-        if "silent" in self._level_told:
+        if not self._first_told("silent"):
             return
-        self._level_told.add("silent")
         log.warning(
             "the microphone has sent only silence so far: is it muted? "
             "`steady devices` lists the inputs; --device chooses one"
         )
-        self._emit("microphone", {"level": "silent"})
         self._reply("microphone_silent")
 
     def tick(self) -> None:
@@ -432,12 +430,19 @@ class Dialog:
         """Once a session for each problem: the utterance just not understood came in
         too quietly to hear well, or clipped (see :class:`assistant.loudness.AutoGain`)."""
         level = self._level
-        if level is None or level in self._level_told:
+        if level is None or not self._first_told(level):
             return []
-        self._level_told.add(level)
         log.info("the microphone delivered speech too %s", level)
-        self._emit("microphone", {"level": level})
         return [self.replies.get(f"microphone_{level}")]
+
+    def _first_told(self, level: str) -> bool:
+        """Whether this microphone problem is new this session (noted, and announced
+        to the session's listeners, the first time only)."""
+        if level in self._level_told:
+            return False
+        self._level_told.add(level)
+        self._emit("microphone", {"level": level})
+        return True
 
     def _feeling(self, feeling: str, match: Match) -> None:
         suggestion = self.suggestions.get(feeling)
