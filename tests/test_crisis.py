@@ -196,6 +196,11 @@ SAID_AT_RISK: dict[str, list[str]] = {
         "my jaw aches and my chest feels heavy",
         "i'd like to just not exist",
     ],
+    "the means at hand": [
+        "i've got the pills ready",
+        "the pills are in front of me",
+        "i have all my sleeping pills out",
+    ],
 }
 """Crisis statements in our own words, by what they probe; each must be caught."""
 
@@ -220,6 +225,11 @@ SAID_HARMLESSLY: dict[str, list[str]] = {
         "we bungee jumped off a bridge in new zealand",
         "ok this is goodbye for today",
         "let's do the breathing one last time",
+    ],
+    "everyday pills": [
+        "my pills are ready at the pharmacy",
+        "i got my pills ready for the week",
+        "i have my tablets ready for the trip",
     ],
     "everyday sentences near the new rules": [
         "i just want to disappear under the duvet for a bit",
