@@ -201,6 +201,10 @@ SAID_AT_RISK: dict[str, list[str]] = {
         "the pills are in front of me",
         "i have all my sleeping pills out",
     ],
+    "words a recognizer drops": [
+        "my daughter said she wants to end life",
+        "i'm ready to end this life",
+    ],
 }
 """Crisis statements in our own words, by what they probe; each must be caught."""
 
