@@ -141,6 +141,27 @@ def _placeholder(text: str) -> tuple[str, dict[str, float]]:
     return " ".join(words), slots
 
 
+def in_order(example: str, query: str) -> float:
+    """The share of ``example``'s words found in ``query`` that are also in the same
+    order there (1 when there are none).
+
+    ``token_set_ratio`` sees only which words are shared, so "let me dump everything
+    that is in my head" held "that is everything" (a goodbye) as fully as "i feel so
+    anxious about work" holds "i feel anxious". Word order tells them apart.
+    """
+    said = query.split()
+    wanted = [w for w in example.split() if w in said]
+    if not wanted:
+        return 1.0
+    # Longest common subsequence of the shared words, by the usual table.
+    row = [0] * (len(said) + 1)
+    for word in wanted:
+        diagonal = 0
+        for j, other in enumerate(said, start=1):
+            diagonal, row[j] = row[j], diagonal + 1 if word == other else max(row[j], row[j - 1])
+    return row[-1] / len(wanted)
+
+
 class IntentMatcher:
     """Matches text to intents. Build once; :meth:`match` is cheap."""
 
@@ -365,6 +386,7 @@ class IntentMatcher:
                 score_cutoff=CUTOFF / CONTAINED_WEIGHT,
             ):
                 i = idx + self._first_long
-                best[i] = max(best.get(i, 0.0), score * CONTAINED_WEIGHT)
+                score *= CONTAINED_WEIGHT * in_order(self._sentences[i], query)
+                best[i] = max(best.get(i, 0.0), score)
         ranked = sorted(best.items(), key=lambda kv: kv[1], reverse=True)[:limit]
         return [(self._sentences[i], score, i) for i, score in ranked if score >= CUTOFF]

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from assistant.intents import REQUIRED_INTENTS
-from assistant.matcher import IntentMatcher
+from assistant.matcher import IntentMatcher, in_order
 from assistant.text import without_name
 from assistant.understand import grammar_phrases
 
@@ -136,3 +136,22 @@ def test_the_name_stays_where_it_is_a_word_of_the_request() -> None:
 def test_the_name_joins_the_grammar(matcher: IntentMatcher) -> None:
     phrases = set(grammar_phrases(matcher))
     assert {"hey steady", "bye steady", "steady"} <= phrases
+
+
+def test_a_contained_example_counts_only_with_its_words_in_order(
+    matcher: IntentMatcher,
+) -> None:
+    # "that is everything" (goodbye) has all its words in this sentence, but not in
+    # its order; ending the session here would cut a journal entry short.
+    assert matcher.match("let me dump everything that's in my head").intent != "goodbye"
+    # In order, with other words between them, an example still counts.
+    assert matcher.match("i feel so anxious about work and everything").intent == "anxious"
+
+
+def test_in_order_share() -> None:
+    assert in_order("that is everything", "let me dump everything that is in my head") == (
+        pytest.approx(2 / 3)
+    )
+    assert in_order("i feel anxious", "i feel so anxious about work") == 1.0
+    assert in_order("a b c", "c b a") == pytest.approx(1 / 3)
+    assert in_order("x y", "nothing shared") == 1.0
