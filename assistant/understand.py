@@ -41,6 +41,8 @@ SAFE_ON_EXACT = frozenset({"stop", "pause"})
 if the other pass heard something else ("stop" against "stuff"): acting on a misheard
 "stop" costs a "resume", ignoring a real one takes control away (replayed on 6,000
 design and fresh decodes: 5 more heard, no false stop or pause)."""
+READINGS_TIE = 0.02
+"""Two readings understood this close in confidence, as different intents, are tied."""
 RUNNER_UP_MIN = 0.9
 """A runner-up reading of the recognizer decides only when matched this clearly."""
 RUNNERS_UP_CLOSE = 0.9
@@ -170,7 +172,7 @@ def match_transcript(
             if agreed is not None:
                 return agreed
             return max(pool, key=lambda m: m.confidence)
-    text, best = max(known, key=lambda tm: tm[1].confidence)
+    text, best = _most_confident(matcher, known)
     others = [t for t in primary if t != text]
     # The grammar reading fits any speech to Steady's sentences; when the other reading
     # does not resemble the chosen intent at all, ask rather than act.
@@ -180,7 +182,7 @@ def match_transcript(
     exact_open = text == transcript.open_text and exact
     disputed = (
         not exact_open
-        and not (exact and best.intent in SAFE_ON_EXACT and text in primary)
+        and not (_safe_exact(best) and text in primary)
         and others
         and all(m.intent != best.intent for t, m in matches if t != text)
     )
@@ -191,6 +193,31 @@ def match_transcript(
     ):
         return Match(best.text, UNKNOWN, best.confidence, best.slots, guess=best.intent)
     return best
+
+
+def _most_confident(matcher: IntentMatcher, known: list[tuple[str, Match]]) -> tuple[str, Match]:
+    """The reading understood with the most confidence.
+
+    Two readings as sure of different intents are weighed by how well each is matched
+    by the other's text ("clenching my journal the time" against "clenching my jaw
+    all the time"); a stop or pause heard exactly wins such a tie, as it wins a
+    dispute.
+    """
+    ranked = sorted(known, key=lambda tm: tm[1].confidence, reverse=True)
+    text, best = ranked[0]
+    rivals = [(t, m) for t, m in ranked if m.intent != best.intent]
+    if not rivals or best.confidence - rivals[0][1].confidence >= READINGS_TIE:
+        return text, best
+    other, rival = rivals[0]
+    if _safe_exact(best) != _safe_exact(rival):
+        return (text, best) if _safe_exact(best) else (other, rival)
+    if matcher.support(text, rival.intent) > matcher.support(other, best.intent):
+        return other, rival
+    return text, best
+
+
+def _safe_exact(match: Match) -> bool:
+    return match.confidence >= 1.0 and match.intent in SAFE_ON_EXACT
 
 
 def _runners_up_agree(

@@ -199,3 +199,23 @@ def test_a_grammar_reading_with_scattered_runners_up_still_asks(matcher: IntentM
     match = match_transcript(matcher, heard)
     assert match.intent == "unknown"
     assert match.guess == "relax_muscles"
+
+
+def test_readings_as_sure_of_different_intents_are_weighed_by_each_other(
+    matcher: IntentMatcher,
+) -> None:
+    # Each reading matches an example as well as the other. The grammar's "journal" is
+    # "jaw all" misheard: its reading still resembles clenched muscles more than the
+    # open reading resembles a journal request.
+    heard = Transcript(
+        "i am clenching my journal the time", open_text="i am clenching my jaw all the time"
+    )
+    assert match_transcript(matcher, heard).intent == "relax_muscles"
+
+
+def test_an_exact_stop_wins_a_tie_with_another_exact_example(matcher: IntentMatcher) -> None:
+    heard = Transcript("i want to sob", open_text="i want to stop")
+    assert match_transcript(matcher, heard).intent == "stop"
+    # The other way round too: which pass heard it does not matter.
+    heard = Transcript("i want to stop", open_text="i want to sob")
+    assert match_transcript(matcher, heard).intent == "stop"
