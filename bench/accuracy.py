@@ -67,9 +67,9 @@ SET_FILES = {
     "dev": "dev_en.yaml",
     "crisis-dev": "crisis_dev_en.yaml",
 }
+"""Phrase sets by name, in report order."""
 REPORTED_SETS = ("heldout", "tune")
 """The sets ``--set both`` measures; the development sets are for design work."""
-"""Phrase sets by name, in report order."""
 
 CRISIS = "crisis"
 UNKNOWN = "unknown"
