@@ -21,6 +21,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -224,7 +225,8 @@ class VoskSpeechToText(SpeechToText):
     ``phrases`` (whole example sentences) and ``vocabulary`` (single words, e.g. the
     crisis words and numbers) make the runtime grammar. ``open_pass`` decides when the
     open-vocabulary reading is made: ``always`` (a second recognizer fed the same audio
-    as it streams, so it costs no extra latency), ``fallback`` (the buffered utterance is
+    as it streams, on a thread of its own, so it costs no extra latency and can use a
+    second core), ``fallback`` (the buffered utterance is
     decoded again only when the grammar heard an unknown word or was unsure), or
     ``never``. With ``auto_gain`` quiet speech is first brought up to the level the model
     expects (:class:`~assistant.loudness.AutoGain`); with ``noise_suppression`` both
@@ -274,6 +276,7 @@ class VoskSpeechToText(SpeechToText):
         """Whether quiet speech is amplified before decoding (assistant.loudness)."""
         self.quick_phrases = frozenset(quick_phrases)
         """Utterances that end after :data:`QUICK_END_SILENCE` (commands like "stop")."""
+        self._worker: ThreadPoolExecutor | None = None
         self._sentences = sentences if self.use_grammar else []
         self._complete = frozenset(sentences) | frozenset(words)
         log.info(
@@ -313,6 +316,13 @@ class VoskSpeechToText(SpeechToText):
         if not text or text in self._complete:
             return False
         return self._extended(text)
+
+    def worker(self) -> ThreadPoolExecutor:
+        """The thread that decodes the open pass beside the grammar pass (one for all
+        streams, started when first needed)."""
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="steady-open")
+        return self._worker
 
     def recognizer(self, grammar: bool) -> Any:
         """A fresh Kaldi recognizer, grammar-limited or open."""
@@ -367,12 +377,42 @@ def _words(result: dict[str, Any]) -> tuple[Word, ...]:
     )
 
 
+class _Beside:
+    """A Kaldi recognizer decoded on the engine's worker thread, beside the one this
+    thread decodes: Vosk lets go of Python's lock while it decodes, so the open pass
+    runs on a second core. Audio is queued in order; reading a result or resetting
+    first waits for the queued audio to be decoded."""
+
+    def __init__(self, rec: Any, worker: ThreadPoolExecutor) -> None:
+        self.rec = rec
+        self.worker = worker
+        self.queued: list[Future[Any]] = []
+
+    def AcceptWaveform(self, pcm: bytes) -> None:  # the names are Kaldi's
+        self.queued.append(self.worker.submit(self.rec.AcceptWaveform, pcm))
+
+    def _caught_up(self) -> Any:
+        for job in self.queued:
+            job.result()
+        self.queued.clear()
+        return self.rec
+
+    def PartialResult(self) -> str:
+        return str(self._caught_up().PartialResult())
+
+    def FinalResult(self) -> str:
+        return str(self._caught_up().FinalResult())
+
+    def Reset(self) -> None:
+        self._caught_up().Reset()
+
+
 class _VoskRecognition(Recognition):
     def __init__(self, engine: VoskSpeechToText, grammar: bool, parallel_open: bool) -> None:
         self.engine = engine
         self.grammar = grammar
         self.rec = engine.recognizer(grammar)
-        self.open = engine.recognizer(False) if parallel_open else None
+        self.open = _Beside(engine.recognizer(False), engine.worker()) if parallel_open else None
         primer = _silence(PRIMER)
         for rec in (self.rec, self.open):
             if rec is not None:

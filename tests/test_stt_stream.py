@@ -5,6 +5,9 @@ Speech comes from espeak-ng, fed in 100 ms pieces the way a microphone delivers 
 
 from __future__ import annotations
 
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +19,7 @@ from assistant.stt import (
     Final,
     Transcript,
     VoskSpeechToText,
+    _Beside,
     _VoskRecognition,
     join_utterances,
 )
@@ -253,3 +257,48 @@ def test_a_whole_recording_is_not_heard_twice(stt: VoskSpeechToText, tmp_path: P
     assert isinstance(live, _VoskRecognition) and live.retake is not None
     live.accept(pcm)
     assert live.retake.audio() is not None  # the same speech, live from its start
+
+
+class _GatedRecognizer:
+    """A stand-in Kaldi recognizer that decodes nothing until its gate opens."""
+
+    def __init__(self) -> None:
+        self.heard: list[bytes] = []
+        self.gate = threading.Event()
+
+    def AcceptWaveform(self, pcm: bytes) -> bool:
+        self.gate.wait(timeout=10)
+        self.heard.append(pcm)
+        return False
+
+    def PartialResult(self) -> str:
+        return json.dumps({"partial": f"{len(self.heard)} pieces"})
+
+    def FinalResult(self) -> str:
+        return json.dumps({"text": b"".join(self.heard).decode()})
+
+    def Reset(self) -> None:
+        self.heard.clear()
+
+
+def test_the_open_pass_decodes_on_its_own_thread_in_order() -> None:
+    slow = _GatedRecognizer()
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        beside = _Beside(slow, worker)
+        for piece in (b"a", b"b", b"c", b"d", b"e"):
+            beside.AcceptWaveform(piece)
+        assert slow.heard == []  # queued: this thread did not wait for the decoding
+        slow.gate.set()
+        # Reading waits for every queued piece, decoded in the order it came.
+        assert json.loads(beside.PartialResult()) == {"partial": "5 pieces"}
+        beside.AcceptWaveform(b"f")
+        assert json.loads(beside.FinalResult()) == {"text": "abcdef"}
+        beside.AcceptWaveform(b"g")
+        beside.Reset()
+        assert slow.heard == []
+
+
+def test_the_engine_decodes_the_open_pass_beside_the_grammar(stt: VoskSpeechToText) -> None:
+    rec = stt.start()
+    assert isinstance(rec, _VoskRecognition) and isinstance(rec.open, _Beside)
+    assert rec.open.worker is stt.worker()  # one thread for every stream
