@@ -148,6 +148,13 @@ def _pi(quick: bool) -> dict[str, Any]:
     count = ["--count", "1"] if quick else ["--count", "8"]
     return {
         "latency": pi.run_child("bench.latency", count, pinned=True),
+        "latency_pi_speed": pi.run_child(
+            "bench.latency",
+            count,
+            pinned=True,
+            cores=pi.PI_SPEED_CORES,
+            share=pi.PI_SPEED_SHARE,
+        ),
         "rtf": pi.run_child("bench.rtf", ["--quick"] if quick else [], pinned=True),
         "address_space": pi.ADDRESS_SPACE,
     }

@@ -1,4 +1,5 @@
-"""A Raspberry Pi-sized run: latency and RTF again, on one core with memory capped.
+"""A Raspberry Pi-sized run: latency and RTF again, on one core with memory capped, and
+latency on two cores slowed to about a Pi 4's speed.
 
 Each measurement runs as its own process under ``taskset -c 0`` (one core) and
 ``prlimit --as`` (an address-space cap; no cgroup is available to an unprivileged user
@@ -9,11 +10,13 @@ timeout.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +38,19 @@ PI_NOTE = (
 )
 
 
-def _prefix() -> tuple[list[str], list[str]]:
+PI_SPEED_CORES = "0,1"
+PI_SPEED_SHARE = 3
+"""For a run at about a Raspberry Pi 4's speed, the child gets two cores (the Pi has
+four), each shared with two busy loops: a third of each core, as a Pi 4 core is about
+3-4x slower than one here (:data:`PI_SLOWDOWN`)."""
+
+
+def _prefix(cores: str) -> tuple[list[str], list[str]]:
     """The wrapper command and notes on what could not be applied."""
     cmd: list[str] = []
     notes: list[str] = []
     if shutil.which("taskset"):
-        cmd += ["taskset", "-c", "0"]
+        cmd += ["taskset", "-c", cores]
     else:
         notes.append("taskset is missing: not pinned to one core")
     if shutil.which("prlimit"):
@@ -50,9 +60,37 @@ def _prefix() -> tuple[list[str], list[str]]:
     return cmd, notes
 
 
-def run_child(module: str, args: list[str], pinned: bool) -> dict[str, Any]:
-    """``python -m module args --json F`` (pinned and capped if asked); its JSON."""
-    prefix, notes = _prefix() if pinned else ([], [])
+@contextlib.contextmanager
+def _busy(cores: str, loops: int) -> Iterator[None]:
+    """``loops`` processes spinning on each of ``cores`` while the block runs."""
+    spin = [sys.executable, "-c", "while True: pass"]
+    procs = [
+        subprocess.Popen(["taskset", "-c", core, *spin])
+        for core in cores.split(",")
+        for _ in range(loops)
+    ]
+    try:
+        yield
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+
+
+def run_child(
+    module: str, args: list[str], pinned: bool, cores: str = "0", share: int = 1
+) -> dict[str, Any]:
+    """``python -m module args --json F``; its JSON. ``pinned``: on ``cores`` only, with
+    the address space capped, and each core shared ``share`` ways with busy loops."""
+    prefix, notes = _prefix(cores) if pinned else ([], [])
+    loops = share - 1 if pinned and prefix[:1] == ["taskset"] else 0
+    with _busy(cores, loops):
+        result = _run(module, args, prefix)
+    result["notes"] = notes
+    return result
+
+
+def _run(module: str, args: list[str], prefix: list[str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="steady-bench-") as tmp:
         out = Path(tmp) / "result.json"
         argv = [*prefix, sys.executable, "-m", module, *args, "--json", str(out)]
@@ -61,10 +99,9 @@ def run_child(module: str, args: list[str], pinned: bool) -> dict[str, Any]:
                 argv, capture_output=True, text=True, timeout=TIMEOUT, check=False
             )
         except subprocess.TimeoutExpired:
-            return {"error": f"timed out after {TIMEOUT:g} s", "notes": notes}
+            return {"error": f"timed out after {TIMEOUT:g} s"}
         if done.returncode != 0 or not out.is_file():
             return {"error": done.stderr.strip()[-400:] or f"exit {done.returncode}"}
         result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
-    result["notes"] = notes
     result["command"] = " ".join([*prefix, "python", "-m", module, *args])
     return result
