@@ -43,6 +43,10 @@ if the other pass heard something else ("stop" against "stuff"): acting on a mis
 design and fresh decodes: 5 more heard, no false stop or pause)."""
 READINGS_TIE = 0.02
 """Two readings understood this close in confidence, as different intents, are tied."""
+WHOLE_SENTENCE_OVER = 0.9
+"""A best reading understood at least this well is not overruled by a runner-up that is a
+whole sentence of Steady's (chosen on the development, tuning and fresh sets: 7 more
+right of 1,278 intent decodes, none lost, out-of-domain requests included)."""
 RUNNER_UP_MIN = 0.9
 """A runner-up reading of the recognizer decides only when matched this clearly."""
 RUNNERS_UP_CLOSE = 0.9
@@ -135,7 +139,9 @@ def match_transcript(
 
     The grammar reading knows Steady's sentences, the open reading knows the language:
     each mishears different things, so whichever is understood with more confidence
-    wins (a known intent over ``unknown``).
+    wins (a known intent over ``unknown``). A runner-up that is one of Steady's
+    sentences word for word can still overrule a best reading that was not understood
+    well (:func:`_whole_sentence_runner_up`).
     """
     readings = transcript.texts()
     finding = heard_crisis(matcher, transcript)
@@ -143,21 +149,48 @@ def match_transcript(
         return Match(transcript.text or readings[0], "crisis", 1.0, crisis=finding)
     if not readings:
         return matcher.match("", prefer)
+    chosen = _from_best_readings(matcher, transcript, tuple(prefer))
+    return _whole_sentence_runner_up(matcher, transcript, chosen, tuple(prefer)) or chosen
+
+
+def _whole_sentence_runner_up(
+    matcher: IntentMatcher, transcript: Transcript, chosen: Match, prefer: tuple[str, ...]
+) -> Match | None:
+    """A runner-up reading that is one of Steady's sentences word for word,
+    when the best readings were not understood (``unknown``) or were understood less
+    well than :data:`WHOLE_SENTENCE_OVER` as another intent: "i feel me the middle"
+    with "i feel miserable" among its runners-up, "time" and "staff" for "stop"."""
+    if chosen.intent != UNKNOWN and chosen.confidence >= WHOLE_SENTENCE_OVER:
+        return None
+    best = transcript.best_readings()
+    for text in transcript.alternatives:
+        if text in best:
+            continue
+        match = matcher.match(text, prefer, check_crisis=False)
+        if match.confidence >= 1.0 and match.intent not in (UNKNOWN, "crisis", chosen.intent):
+            return match
+    return None
+
+
+def _from_best_readings(
+    matcher: IntentMatcher, transcript: Transcript, prefer: tuple[str, ...]
+) -> Match:
+    readings = transcript.texts()
     # Both passes often hear the same words, and a runner-up may be weighed twice:
     # each distinct text is matched once.
-    expected = tuple(prefer)
     understood: dict[str, Match] = {}
 
     def understand(text: str) -> Match:
         if text not in understood:
-            understood[text] = matcher.match(text, expected, check_crisis=False)
+            understood[text] = matcher.match(text, prefer, check_crisis=False)
         return understood[text]
 
     primary = [t for t in (transcript.text, transcript.open_text) if t]
     matches = [(t, understand(t)) for t in primary]
     known = [(t, m) for t, m in matches if m.intent != UNKNOWN]
     if not known:
-        # Runner-up readings only break a deadlock, never overrule the best readings.
+        # Here runner-up readings only break a deadlock; one that is a whole sentence
+        # of Steady's is weighed afterwards (_whole_sentence_runner_up).
         # (Crisis words in them were weighed by the crisis check above, which may
         # have set them aside as figurative speech: they decide nothing here.)
         runners = [(t, understand(t)) for t in readings if t not in primary]
@@ -167,7 +200,7 @@ def match_transcript(
             if m.intent not in (UNKNOWN, "crisis") and m.confidence >= RUNNER_UP_MIN
         ]
         if not known:
-            pool = [m for _, m in matches] or [matcher.match("", expected)]
+            pool = [m for _, m in matches] or [matcher.match("", prefer)]
             agreed = _agreed_guess([m for _, m in matches])
             if agreed is not None:
                 return agreed

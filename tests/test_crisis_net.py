@@ -219,3 +219,21 @@ def test_an_exact_stop_wins_a_tie_with_another_exact_example(matcher: IntentMatc
     # The other way round too: which pass heard it does not matter.
     heard = Transcript("i want to stop", open_text="i want to sob")
     assert match_transcript(matcher, heard).intent == "stop"
+
+
+def test_a_whole_sentence_among_the_runners_up_beats_a_reading_not_understood(
+    matcher: IntentMatcher,
+) -> None:
+    heard = Transcript("time", open_text="staff", alternatives=("stop", "time out"))
+    assert match_transcript(matcher, heard).intent == "stop"
+    heard = Transcript(
+        "i feel me the middle", open_text="i feel me the middle", alternatives=("i feel miserable",)
+    )
+    assert match_transcript(matcher, heard).intent == "sad"
+
+
+def test_a_reading_understood_well_is_not_overruled_by_a_runner_up(
+    matcher: IntentMatcher,
+) -> None:
+    heard = Transcript("i feel anxious", open_text="i feel anxious", alternatives=("i feel sad",))
+    assert match_transcript(matcher, heard).intent == "anxious"
