@@ -155,3 +155,9 @@ def test_in_order_share() -> None:
     assert in_order("i feel anxious", "i feel so anxious about work") == 1.0
     assert in_order("a b c", "c b a") == pytest.approx(1 / 3)
     assert in_order("x y", "nothing shared") == 1.0
+
+
+def test_a_word_said_while_thinking_does_not_end_the_session(matcher: IntentMatcher) -> None:
+    # "well" is a word only goodbye's examples use ("well bye"); alone it is not a goodbye.
+    assert matcher.match("well").intent != "goodbye"
+    assert matcher.match("well bye").intent == "goodbye"
