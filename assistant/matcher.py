@@ -290,9 +290,9 @@ class IntentMatcher:
         query, slots = _query(text)
         if not query:
             return Match(text, UNKNOWN, 0.0)
-        exact = self._exact.get(query)
+        exact = self._exact_hit(text, query, slots)
         if exact is not None:
-            return Match(text, exact, 1.0, slots, matched=query)
+            return exact
         best = self._score(query, set(prefer))
         if not best:
             return Match(text, UNKNOWN, 0.0, slots)
@@ -319,6 +319,15 @@ class IntentMatcher:
             return Match(text, intent, max(score, self.accept), slots, matched=sentence)
         guess = intent if score >= self.confirm else None
         return Match(text, UNKNOWN, score, slots, guess=guess, matched=sentence)
+
+    def exact(self, text: str) -> Match | None:
+        """``text`` as one of the example sentences word for word (slots aside), without
+        the crisis check or any fuzzy scoring; None when it is not one."""
+        return self._exact_hit(text, *_query(text))
+
+    def _exact_hit(self, text: str, query: str, slots: dict[str, float]) -> Match | None:
+        intent = self._exact.get(query) if query else None
+        return None if intent is None else Match(text, intent, 1.0, slots, matched=query)
 
     def needed(self, intent: str) -> float:
         """The score at which ``intent`` is taken without asking."""

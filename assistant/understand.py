@@ -150,11 +150,11 @@ def match_transcript(
     if not readings:
         return matcher.match("", prefer)
     chosen = _from_best_readings(matcher, transcript, tuple(prefer))
-    return _whole_sentence_runner_up(matcher, transcript, chosen, tuple(prefer)) or chosen
+    return _whole_sentence_runner_up(matcher, transcript, chosen) or chosen
 
 
 def _whole_sentence_runner_up(
-    matcher: IntentMatcher, transcript: Transcript, chosen: Match, prefer: tuple[str, ...]
+    matcher: IntentMatcher, transcript: Transcript, chosen: Match
 ) -> Match | None:
     """A runner-up reading that is one of Steady's sentences word for word,
     when the best readings were not understood (``unknown``) or were understood less
@@ -164,10 +164,8 @@ def _whole_sentence_runner_up(
         return None
     best = transcript.best_readings()
     for text in transcript.alternatives:
-        if text in best:
-            continue
-        match = matcher.match(text, prefer, check_crisis=False)
-        if match.confidence >= 1.0 and match.intent not in (UNKNOWN, "crisis", chosen.intent):
+        match = None if text in best else matcher.exact(text)
+        if match is not None and match.intent not in (UNKNOWN, "crisis", chosen.intent):
             return match
     return None
 
