@@ -226,12 +226,11 @@ class VoskSpeechToText(SpeechToText):
     crisis words and numbers) make the runtime grammar. ``open_pass`` decides when the
     open-vocabulary reading is made: ``always`` (a second recognizer fed the same audio
     as it streams, on a thread of its own, so it costs no extra latency and can use a
-    second core), ``fallback`` (the buffered utterance is
-    decoded again only when the grammar heard an unknown word or was unsure), or
-    ``never``. With ``auto_gain`` quiet speech is first brought up to the level the model
-    expects (:class:`~assistant.loudness.AutoGain`); with ``noise_suppression`` both
-    recognizers hear the audio after :class:`~assistant.denoise.NoiseSuppressor` (16 ms
-    later).
+    second core), ``fallback`` (the buffered utterance is decoded again only when the
+    grammar heard an unknown word or was unsure), or ``never``. With ``auto_gain`` quiet
+    speech is first brought up to the level the model expects
+    (:class:`~assistant.loudness.AutoGain`); with ``noise_suppression`` both recognizers
+    hear the audio after :class:`~assistant.denoise.NoiseSuppressor` (16 ms later).
     """
 
     def __init__(

@@ -1,11 +1,11 @@
 """A Raspberry Pi-sized run: latency and RTF again, on one core with memory capped, and
 latency on two cores slowed to about a Pi 4's speed.
 
-Each measurement runs as its own process under ``taskset -c 0`` (one core) and
-``prlimit --as`` (an address-space cap; no cgroup is available to an unprivileged user
-here). :data:`ADDRESS_SPACE` is 2 GiB, the RAM of the 2 GB Pi 4: with a cap of 1 GiB or
-less the Vosk model load does not fail cleanly but hangs, so every child also has a
-timeout.
+Each measurement runs as its own process under ``taskset`` (one core; two for the
+slowed latency run) and ``prlimit --as`` (an address-space cap; no cgroup is available
+to an unprivileged user here). :data:`ADDRESS_SPACE` is 2 GiB, the RAM of the 2 GB Pi 4:
+with a cap of 1 GiB or less the Vosk model load does not fail cleanly but hangs, so
+every child also has a timeout.
 """
 
 from __future__ import annotations

@@ -409,6 +409,12 @@ def _pacing(results: dict[str, Any], meta: dict[str, Any]) -> list[str]:
     return out
 
 
+def _on_a_pi(rtf: float) -> str:
+    """An RTF measured here as the range expected on a Raspberry Pi 4 core."""
+    low, high = (f * rtf for f in pi.PI_SLOWDOWN)
+    return f"{low:.2f}–{high:.2f}"
+
+
 def _pi(p: dict[str, Any], results: dict[str, Any]) -> list[str]:
     out = ["## 6. A Raspberry Pi-sized run", ""]
     out.append(
@@ -463,14 +469,13 @@ def _pi(p: dict[str, Any], results: dict[str, Any]) -> list[str]:
             out += [f"- {name}: `{part['command']}`{beside}"]
     out += ["", "**Expected on a real Raspberry Pi 4.** " + pi.PI_NOTE]
     if shipped:
-        low, high = (f * shipped["rtf_cpu"] for f in pi.PI_SLOWDOWN)
         out.append(
             f"With the one-core RTF measured here ({shipped['rtf_cpu']:.3f}), that is an RTF of "
-            f"about {low:.2f}–{high:.2f} on a Pi 4: "
+            f"about {_on_a_pi(shipped['rtf_cpu'])} on a Pi 4: "
             + (
                 "the two-pass recognizer would keep up with the microphone even on one core, "
                 "with little room to spare."
-                if high < 1.0
+                if pi.PI_SLOWDOWN[1] * shipped["rtf_cpu"] < 1.0
                 else "on one core the two passes would fall behind real time."
             )
         )
@@ -480,18 +485,15 @@ def _pi(p: dict[str, Any], results: dict[str, Any]) -> list[str]:
             out.append(
                 "Steady decodes the open pass on a thread of its own, so a Pi spreads the two "
                 f"over two cores: the grammar pass (RTF {grammar:.3f} here, about "
-                f"{pi.PI_SLOWDOWN[0] * grammar:.2f}–{pi.PI_SLOWDOWN[1] * grammar:.2f} there) "
-                "with the gain and noise suppression on one, the open pass "
-                f"({open_only:.3f}, about {pi.PI_SLOWDOWN[0] * open_only:.2f}–"
-                f"{pi.PI_SLOWDOWN[1] * open_only:.2f}) on another."
+                f"{_on_a_pi(grammar)} there) with the gain and noise suppression on one, the "
+                f"open pass ({open_only:.3f}, about {_on_a_pi(open_only)}) on another."
             )
         fallback = _get(results, "rtf", "fallback", "rtf_cpu")
         if fallback is not None:
-            low, high = (f * fallback for f in pi.PI_SLOWDOWN)
             out.append(
                 f"With `open_pass: fallback` in the settings (RTF {fallback:.3f} in the unpinned "
                 f"run above, on read books that are far from Steady's sentences) it would be "
-                f"about {low:.2f}–{high:.2f}; for one of Steady's own sentences it costs only "
+                f"about {_on_a_pi(fallback)}; for one of Steady's own sentences it costs only "
                 "the grammar pass."
             )
     out.append("")
