@@ -25,7 +25,7 @@ from assistant.crisis import CrisisFinding
 from assistant.datafiles import load_yaml, validate
 from assistant.errors import SteadyError
 from assistant.exercises import Exercise, ExerciseLibrary
-from assistant.intents import CONTROLS, FEELINGS, UNKNOWN
+from assistant.intents import CONTROLS, FEELINGS, FILLER, UNKNOWN
 from assistant.journal_reading import (
     Readable,
     first_of_day,
@@ -284,6 +284,10 @@ class Dialog:
         self._emit("turn", {"intent": match.intent, "confidence": match.confidence})
         if match.intent == "crisis" and match.crisis is not None:
             self._crisis(match.crisis)
+            return match
+        if match.intent == FILLER and self.mode is not Mode.JOURNAL:
+            # "um", "well...", "let me think": the person is finding their words.
+            # Say nothing and keep waiting for whatever was asked (a rating, a yes).
             return match
         if self.mode is Mode.EXERCISE and self.runner is not None and self.runner.active:
             self._during_exercise(match, transcript.text)

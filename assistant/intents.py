@@ -30,6 +30,9 @@ CONTROLS = (
 )  # fmt: skip
 REQUIRED_INTENTS = (*FEELINGS, *PRACTICES, *CONTROLS, "crisis")
 UNKNOWN = "unknown"
+FILLER = "filler"
+"""A sound or word said while thinking ("um", "well", "let me think"): nothing to act on.
+Its intent file has kind ``filler``; it is matched only word for word."""
 
 
 @dataclass(frozen=True)

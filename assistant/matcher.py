@@ -5,7 +5,8 @@
 2. Steady's name, where it only addresses the app ("hey steady, stop"), is dropped.
    Slots are pulled out (a 0–10 rating, a duration) and replaced by placeholders,
    so "anxious about a seven" and "anxious about a six" match the same sentence.
-3. An exact hit on an expanded example sentence scores 1.
+3. An exact hit on an expanded example sentence scores 1. Fillers ("um", "well",
+   "let me think") are only ever matched this way.
 4. Otherwise rapidfuzz scores the text against every example sentence; the best
    sentence per intent gives that intent's score. Above ``accept`` the intent is
    taken; between ``confirm`` and ``accept`` Steady asks "did you mean ...?";
@@ -24,7 +25,7 @@ from rapidfuzz import fuzz, process
 
 from assistant.crisis import CrisisDetector, CrisisFinding
 from assistant.crisis_net import CrisisNet, load_crisis
-from assistant.intents import UNKNOWN, IntentSet
+from assistant.intents import FILLER, UNKNOWN, IntentSet
 from assistant.numbers import Span, find_duration, find_rating, words_of
 from assistant.text import normalize, without_name
 
@@ -54,6 +55,8 @@ AGREE_SHARE = 0.4
 """...that is, when at least this share of the content words point to the same intent.
 (Both chosen on the development set's text: 294 -> 300 of 310 right, no out-of-domain
 sentence taken; its audio decodes were unchanged within 2 of 1,578.)"""
+SMALL_WORDS_ONLY = 0.5
+"""Confidence that a text of nothing but stop words ("i'm", "and the") is a filler."""
 STOP_WORDS = frozenset(
     "i me my myself am is are was were be been being a an the and or but so to of in on at "
     "for with it this that just really very quite kind sort like um uh do does did have has "
@@ -187,8 +190,8 @@ class IntentMatcher:
         sentences: list[str] = []
         owners: list[str] = []
         for intent in intents.intents.values():
-            if intent.name == "crisis":
-                continue  # the rule-based check owns crisis; never fuzzy
+            if intent.name == "crisis" or intent.kind == FILLER:
+                continue  # the rule-based check owns crisis; fillers are exact only
             for s in intent.sentences:
                 # Literal numbers in examples ("give me a minute") become placeholders
                 # exactly as they do in what people say.
@@ -200,6 +203,13 @@ class IntentMatcher:
                     self._exact[norm] = intent.name
                     sentences.append(norm)
                     owners.append(intent.name)
+        # Fillers count only word for word, and never over a request's own example:
+        # "oh my god" must not take "oh my god i'm panicking" by containment.
+        for intent in intents.intents.values():
+            if intent.kind == FILLER:
+                for s in intent.sentences:
+                    self._exact.setdefault(_query(s)[0], intent.name)
+        self._exact.pop("", None)
         # Sorted by word count, so the examples the containment score applies to (see
         # _hits) are one slice.
         order = sorted(range(len(sentences)), key=lambda i: sentences[i].count(" "))
@@ -289,10 +299,17 @@ class IntentMatcher:
             return Match(text, "crisis", 1.0, crisis=finding)
         query, slots = _query(text)
         if not query:
-            return Match(text, UNKNOWN, 0.0)
+            # Nothing but sounds like "um" and "hmm" (normalising drops them): a filler.
+            only_sounds = not normalize(text) and any(c.isalpha() for c in text)
+            return Match(text, FILLER, 1.0) if only_sounds else Match(text, UNKNOWN, 0.0)
         exact = self._exact_hit(text, query, slots)
         if exact is not None:
             return exact
+        if all(w in STOP_WORDS for w in query.split()):
+            # "i'm", "and", "it is": a sentence begun and not yet said, or a sound
+            # heard as a small word. Nothing in it to act on, or to guess from; but a
+            # weak reading, which any request heard in the same words outweighs.
+            return Match(text, FILLER, SMALL_WORDS_ONLY, slots)
         best = self._score(query, set(prefer))
         if not best:
             return Match(text, UNKNOWN, 0.0, slots)

@@ -15,7 +15,7 @@ from pathlib import Path
 from assistant.audio_format import Audio, convert
 from assistant.config import DEFAULT_END_SILENCE, DEFAULT_OPEN_PASS
 from assistant.crisis import CrisisFinding
-from assistant.intents import UNKNOWN
+from assistant.intents import FILLER, UNKNOWN
 from assistant.matcher import IntentMatcher, Match
 from assistant.paths import intents_dir, models_dir
 from assistant.stt import SpeechToText, Transcript, VoskSpeechToText, join_utterances
@@ -47,6 +47,8 @@ WHOLE_SENTENCE_OVER = 0.9
 """A best reading understood at least this well is not overruled by a runner-up that is a
 whole sentence of Steady's (chosen on the development, tuning and fresh sets: 7 more
 right of 1,278 intent decodes, none lost, out-of-domain requests included)."""
+FILLER_OVER = 0.9
+"""A request understood at least this well wins over a reading that is only a filler."""
 RUNNER_UP_MIN = 0.9
 """A runner-up reading of the recognizer decides only when matched this clearly."""
 RUNNERS_UP_CLOSE = 0.9
@@ -93,10 +95,12 @@ def grammar_vocabulary(matcher: IntentMatcher) -> set[str]:
 
 
 def grammar_phrases(matcher: IntentMatcher) -> list[str]:
-    """Every example sentence, slots filled with common values, as grammar phrases, and
-    the ways of addressing Steady by name (:data:`ADDRESS_PHRASES`)."""
+    """Every example sentence (fillers aside), slots filled with common values, as
+    grammar phrases, and the ways of addressing Steady by name (:data:`ADDRESS_PHRASES`)."""
     out: set[str] = set()
     for intent in matcher.intents.intents.values():
+        if intent.kind == FILLER:
+            continue  # "oh" in the grammar would be heard for "no"
         for sentence in intent.sentences:
             for rating in SAMPLE_RATINGS if "{rating}" in sentence else ("",):
                 for duration in SAMPLE_DURATIONS if "{duration}" in sentence else ("",):
@@ -157,15 +161,16 @@ def _whole_sentence_runner_up(
     matcher: IntentMatcher, transcript: Transcript, chosen: Match
 ) -> Match | None:
     """A runner-up reading that is one of Steady's sentences word for word,
-    when the best readings were not understood (``unknown``) or were understood less
-    well than :data:`WHOLE_SENTENCE_OVER` as another intent: "i feel me the middle"
-    with "i feel miserable" among its runners-up, "time" and "staff" for "stop"."""
-    if chosen.intent != UNKNOWN and chosen.confidence >= WHOLE_SENTENCE_OVER:
+    when the best readings were not understood (``unknown``), were only a filler, or
+    were understood less well than :data:`WHOLE_SENTENCE_OVER` as another intent:
+    "i feel me the middle" with "i feel miserable" among its runners-up, "time" and
+    "staff" for "stop", "hell" and "well" for "help"."""
+    if chosen.intent not in (UNKNOWN, FILLER) and chosen.confidence >= WHOLE_SENTENCE_OVER:
         return None
     best = transcript.best_readings()
     for text in transcript.alternatives:
         match = None if text in best else matcher.exact(text)
-        if match is not None and match.intent not in (UNKNOWN, "crisis", chosen.intent):
+        if match is not None and match.intent not in (UNKNOWN, "crisis", FILLER, chosen.intent):
             return match
     return None
 
@@ -186,6 +191,13 @@ def _from_best_readings(
     primary = [t for t in (transcript.text, transcript.open_text) if t]
     matches = [(t, understand(t)) for t in primary]
     known = [(t, m) for t, m in matches if m.intent != UNKNOWN]
+    fillers = [m.confidence for _, m in known if m.intent == FILLER]
+    if fillers and any(
+        m.intent != FILLER and m.confidence >= min(FILLER_OVER, *fillers) for _, m in known
+    ):
+        # "no" heard by one pass and "oh" by the other: the request. One only half
+        # matched ("oh my dog", sad at 0.8) does not outweigh a filler heard exactly.
+        known = [(t, m) for t, m in known if m.intent != FILLER]
     if not known:
         # Here runner-up readings only break a deadlock; one that is a whole sentence
         # of Steady's is weighed afterwards (_whole_sentence_runner_up).
@@ -213,6 +225,7 @@ def _from_best_readings(
     exact_open = text == transcript.open_text and exact
     disputed = (
         not exact_open
+        and best.intent != FILLER  # nothing is done on a filler: nothing to dispute
         and not (_safe_exact(best) and text in primary)
         and others
         and all(m.intent != best.intent for t, m in matches if t != text)

@@ -25,7 +25,7 @@ from assistant.audio_format import STT_FORMAT, Audio, convert, load_wav
 from assistant.audio_out import WavFileSink
 from assistant.clock import VirtualClock
 from assistant.config import Settings
-from assistant.intents import UNKNOWN
+from assistant.intents import FILLER, UNKNOWN
 from assistant.pacer import CueLog, ExerciseRunner
 from assistant.runtime import is_echo
 from assistant.stt import SpeechToText
@@ -120,7 +120,7 @@ def drift(session: Session) -> Drift:
 class SelfVoice:
     utterances: int
     triggered: list[tuple[str, str]]
-    """(heard, intent) for every utterance that was not ``unknown``."""
+    """(heard, intent) for every utterance that was not ``unknown`` or a filler."""
     after_echo_filter: list[tuple[str, str]]
     audio_seconds: float
 
@@ -132,8 +132,8 @@ def self_voice(app: App, stt: SpeechToText, session: Session) -> SelfVoice:
     kept: list[tuple[str, str]] = []
     for part in parts:
         match = match_transcript(app.matcher, part)
-        if match.intent == UNKNOWN:
-            continue
+        if match.intent in (UNKNOWN, FILLER):
+            continue  # nothing is done on either
         triggered.append((part.text, match.intent))
         start = part.words[0].start if part.words else part.end_time
         recent = [

@@ -381,10 +381,11 @@ def _pacing(results: dict[str, Any], meta: dict[str, Any]) -> list[str]:
         out.append(
             f"Steady's own voice: a {sv['audio_seconds'] / 60:.1f}-minute rendered resonance "
             f"session fed back into the recognizer and matcher: {sv['utterances']} utterances "
-            f"heard, {len(sv['triggered'])} understood as something other than `unknown` "
-            f"({len(sv['after_echo_filter'])} after the runtime's echo filter). Target 0: "
-            f"{status(len(sv['after_echo_filter']) == 0)} (what the runtime acts on is what "
-            "passes the echo filter; the matcher's own count shows how much the filter does)."
+            f"heard, {len(sv['triggered'])} understood as something to act on (not `unknown` "
+            f"or a filler; {len(sv['after_echo_filter'])} after the runtime's echo filter). "
+            f"Target 0: {status(len(sv['after_echo_filter']) == 0)} (what the runtime acts on "
+            "is what passes the echo filter; the matcher's own count shows how much the filter "
+            "does)."
         )
         out.append("")
         if sv["triggered"]:
