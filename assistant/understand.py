@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from assistant.audio_format import Audio, convert
@@ -171,6 +172,11 @@ def _whole_sentence_runner_up(
     for text in transcript.alternatives:
         match = None if text in best else matcher.exact(text)
         if match is not None and match.intent not in (UNKNOWN, "crisis", FILLER, chosen.intent):
+            if matcher.needed(match.intent) > matcher.accept:
+                # An intent that wants a clear request (goodbye, which ends the
+                # session) is only asked about when it is a runner-up: "oh boy" had
+                # "bye" among them.
+                return replace(match, intent=UNKNOWN, guess=match.intent)
             return match
     return None
 

@@ -99,6 +99,9 @@ def test_an_exact_runner_up_still_overrules_a_filler(matcher: IntentMatcher) -> 
     assert match_transcript(matcher, heard).intent == "help"
     heard = Transcript("and", open_text="and", alternatives=("stop",))
     assert match_transcript(matcher, heard).intent == "stop"
+    # ...but "oh boy" with "bye" somewhere in the n-best list only asks about goodbye.
+    match = match_transcript(matcher, Transcript("a by", open_text="oh boy", alternatives=("bye",)))
+    assert match.intent == "unknown" and match.guess == "goodbye"
 
 
 def test_nothing_is_said_after_a_filler(app: App) -> None:
