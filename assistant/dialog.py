@@ -57,6 +57,13 @@ _MISUNDERSTOOD = re.compile(
     r"\b(misunderstood|misunderstand|not what i meant|did not mean|i was joking|i am fine|"
     r"i am ok|i am safe|wrong)\b"
 )
+_UNSURE = re.compile(
+    r"\b(do not know|dunno|not sure|no idea|hard to say|cannot say|cannot tell|maybe)\b"
+    r"(?! (later|not|another time|tomorrow|next time))"
+)
+"""Not knowing what to answer ("i don't know", "not sure", "maybe") to a question."""
+UNSURE_MAX_WORDS = 6
+"""Longer answers are taken for what they say, not as not knowing."""
 _PRACTICE_EXERCISE = {
     "ground": "grounding",
     "body_scan": "body-scan",
@@ -97,6 +104,14 @@ def _minutes(seconds: float) -> str:
     words = {1: "One more minute", 2: "Two more minutes", 3: "Three more minutes",
              4: "Four more minutes", 5: "Five more minutes", 10: "Ten more minutes"}  # fmt: skip
     return words.get(round(minutes), f"{minutes:g} more minutes")
+
+
+def _unsure(match: Match, text: str) -> bool:
+    """``text`` says the person does not know what to answer (not a yes, no or request)."""
+    words = normalize(text)
+    if len(words.split()) > UNSURE_MAX_WORDS or not _UNSURE.search(words):
+        return False
+    return match.intent in ("yes", "no", UNKNOWN) or match.confidence < SURE
 
 
 def _barges_in(match: Match) -> bool:
@@ -234,6 +249,7 @@ class Dialog:
     _mood: str | None = None
     _before: int | None = None
     _rate_tries: int = 0
+    _offer_eased: bool = False  # "i'm not sure" to an offer was answered once already
     _started_at: float = 0.0
     _draft: Draft | None = None
     _level: str | None = None  # how the microphone delivered the last utterance
@@ -316,10 +332,23 @@ class Dialog:
         ):
             return match
         if self.mode is Mode.OFFER:
+            if _unsure(match, transcript.text):
+                if not self._offer_eased:
+                    # Not a no: make the step smaller (the shortest round), once.
+                    self._offer_eased = True
+                    self._say(
+                        self.replies.get("offer_unsure", exercise=self._name(self._offers[0]))
+                    )
+                    return match
+                match = replace(match, intent="no")  # still unsure: the next idea
             if match.intent == "yes":
+                if self._offer_eased and "duration" not in match.slots:
+                    shortest = self.library.get(self._offers[0]).minutes_min
+                    match = replace(match, slots={**match.slots, "duration": shortest * 60})
                 self._start(self._offers[0], match)
                 return match
             if match.intent == "no":
+                self._offer_eased = False
                 self._offers = self._offers[1:]
                 if self._offers:
                     self._say(
@@ -479,6 +508,7 @@ class Dialog:
             self.mode = Mode.IDLE
             return [self.replies.get("offer_none_left")]
         self.mode = Mode.OFFER
+        self._offer_eased = False
         chosen = (
             personal_choice(self.history, feeling, offers) if self.history is not None else None
         )
@@ -507,6 +537,10 @@ class Dialog:
                     lines.append(change_line(self.replies, self._before, rating))
                 self._say(*lines, self.replies.get("after_rating"))
                 self._session = None
+            return True
+        if self._rate_tries == 0 and _unsure(match, text):
+            self._rate_tries += 1
+            self._reply("rate_unsure")  # a rough guess will do
             return True
         skip = match.intent in ("no", UNKNOWN) or (match.intent == "yes" and before)
         if skip and self._rate_tries == 0 and match.intent != "no":

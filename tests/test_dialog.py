@@ -306,3 +306,42 @@ def test_exercise_end_asks_how_they_feel(app: App) -> None:
     d.hear("grounding please")
     d.wait_idle(timeout=5)
     wait_for(out, "How do you feel now?")
+
+
+def test_not_knowing_a_rating_gets_a_rough_guess_asked_for_once(app: App) -> None:
+    d, out = talk(app)
+    d.hear("i feel anxious")
+    d.hear("i don't know")
+    assert d.mode is Mode.RATE_BEFORE and "rough guess" in out.getvalue()
+    d.hear("maybe a five")
+    assert d.mode is Mode.OFFER and d._before == 5
+    d2, out2 = talk(app)
+    d2.hear("i feel anxious")
+    d2.hear("not sure")
+    d2.hear("i really don't know")
+    assert d2.mode is Mode.OFFER and "without a number" in out2.getvalue()
+
+
+def test_not_being_sure_about_an_offer_gets_a_short_round(app: App) -> None:
+    d, out = talk(app)
+    d.hear("i feel anxious, about a six")
+    assert d.mode is Mode.OFFER
+    d.hear("i'm not sure")
+    assert d.mode is Mode.OFFER and "short round of box breathing" in out.getvalue()
+    d.hear("okay")
+    assert d.mode is Mode.EXERCISE
+    assert d.runner is not None and d.runner.minutes == d.runner.exercise.minutes_min
+    d.close()
+
+
+def test_still_unsure_moves_to_the_next_idea(app: App) -> None:
+    d, out = talk(app)
+    d.hear("i feel anxious, about a six")
+    d.hear("hmm i don't know")
+    d.hear("i don't know")
+    assert d.mode is Mode.OFFER and "instead" in out.getvalue()
+    # "maybe later" is a no, not uncertainty.
+    d2, out2 = talk(app)
+    d2.hear("i feel anxious, about a six")
+    d2.hear("maybe later")
+    assert "instead" in out2.getvalue() and "short round" not in out2.getvalue()
