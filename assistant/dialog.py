@@ -42,7 +42,7 @@ from assistant.output import Output
 from assistant.pacer import CueStyle, ExerciseRunner, State
 from assistant.ratings import SessionLog, change_line, personal_choice, read_rating, toolbox_lines
 from assistant.replies import Replies
-from assistant.safety import Contact, Locale, crisis_reply, resource_lines
+from assistant.safety import Contact, Locale, crisis_reply, resource_lines, spell_number
 from assistant.stt import Transcript
 from assistant.text import PrivateText, normalize
 from assistant.understand import match_transcript
@@ -62,6 +62,8 @@ _UNSURE = re.compile(
     r"(?! (later|not|another time|tomorrow|next time))"
 )
 """Not knowing what to answer ("i don't know", "not sure", "maybe") to a question."""
+STILL_STRONG = 8
+"""A rating (0-10) this high, before or after an exercise, gets the support options."""
 UNSURE_MAX_WORDS = 6
 """Longer answers are taken for what they say, not as not knowing."""
 _PRACTICE_EXERCISE = {
@@ -104,6 +106,14 @@ def _minutes(seconds: float) -> str:
     words = {1: "One more minute", 2: "Two more minutes", 3: "Three more minutes",
              4: "Four more minutes", 5: "Five more minutes", 10: "Ten more minutes"}  # fmt: skip
     return words.get(round(minutes), f"{minutes:g} more minutes")
+
+
+def _support_due(before: int | None, after: int) -> bool:
+    """CONTENT.md §2: after an exercise, a feeling that was very strong (8 or more) or
+    did not ease gets the support options and another tool."""
+    if before is None:
+        return after >= STILL_STRONG
+    return before >= STILL_STRONG or after >= before
 
 
 def _unsure(match: Match, text: str) -> bool:
@@ -519,6 +529,27 @@ class Dialog:
         self._offers = offers
         return [self.replies.get("offer", exercise=self._name(offers[0]))]
 
+    def _support_lines(self, before: int | None, after: int) -> list[str]:
+        """After an exercise with a very strong feeling, or one that did not ease: the
+        support line for this locale, then another tool for the same feeling, if any."""
+        line = self.locale.lines[0]
+        strong = max(before or 0, after) >= STILL_STRONG
+        support = self.replies.get(
+            f"after_support.{'strong' if strong else 'unchanged'}",
+            how=line.how,
+            name=line.name,
+            number=spell_number(line.number),
+        )
+        done = self.runner.exercise.id if self.runner is not None else ""
+        suggestion = self.suggestions.get(self._mood or "")
+        others = [o for o in (suggestion.offer if suggestion else ()) if o.split(":")[0] != done]
+        if not others:
+            return [support, self.replies.get("after_rating")]
+        self.mode = Mode.OFFER
+        self._offer_eased = False
+        self._offers = others
+        return [support, self.replies.get("offer_after", exercise=self._name(others[0]))]
+
     # ------------------------------------------------------------ ratings
     def _rating_answer(self, match: Match, text: str) -> bool:
         """An answer to "how strong is it, 0 to 10?". True when handled here."""
@@ -535,7 +566,11 @@ class Dialog:
                 lines = []
                 if self._before is not None:
                     lines.append(change_line(self.replies, self._before, rating))
-                self._say(*lines, self.replies.get("after_rating"))
+                if _support_due(self._before, rating):
+                    lines.extend(self._support_lines(self._before, rating))
+                else:
+                    lines.append(self.replies.get("after_rating"))
+                self._say(*lines)
                 self._session = None
             return True
         if self._rate_tries == 0 and _unsure(match, text):

@@ -330,3 +330,29 @@ def test_scripted_chat_records_one_rated_session(tmp_path: Path) -> None:
     assert (session["feeling"], session["exercise"], session["before"], session["after"]) == (
         "anxious", "box", 7, 3,
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "support"),
+    [("seven", "three", None), ("nine", "two", "get this strong"), ("five", "five", "not easing"),
+     ("four", "six", "not easing")],
+)  # fmt: skip
+def test_a_strong_or_unchanged_feeling_gets_support_and_another_tool(
+    app: App, before: str, after: str, support: str | None
+) -> None:
+    # CONTENT.md: if before was 8 or more, or nothing changed, offer another tool and
+    # the support options.
+    log = MemoryLog()
+    d, out = talk(app, log)
+    d.hear(f"i feel anxious, about a {before}")
+    d.hear("yes")
+    finish(d)
+    d.hear(after)
+    said = out.getvalue()
+    if support is None:
+        assert "talking to someone" not in said and d.mode is Mode.IDLE
+    else:
+        assert support in said and "nine eight eight" in said
+        assert d.mode is Mode.OFFER and "box" not in d._offers[0]
+        assert "we could also try cyclic sighing" in said
+    d.close()
