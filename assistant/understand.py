@@ -196,11 +196,10 @@ def _from_best_readings(
 
     primary = [t for t in (transcript.text, transcript.open_text) if t]
     matches = [(t, understand(t)) for t in primary]
-    known = [(t, m) for t, m in matches if m.intent != UNKNOWN]
-    fillers = [m.confidence for _, m in known if m.intent == FILLER]
-    if fillers and any(
-        m.intent != FILLER and m.confidence >= min(FILLER_OVER, *fillers) for _, m in known
-    ):
+    # Small words alone ("i am", "and") are a filler only when nothing else is
+    # understood: they count as not understood until the very end.
+    known = [(t, m) for t, m in matches if m.intent != UNKNOWN and not _small_words(m)]
+    if any(m.intent != FILLER and m.confidence >= FILLER_OVER for _, m in known):
         # "no" heard by one pass and "oh" by the other: the request. One only half
         # matched ("oh my dog", sad at 0.8) does not outweigh a filler heard exactly.
         known = [(t, m) for t, m in known if m.intent != FILLER]
@@ -220,7 +219,11 @@ def _from_best_readings(
             agreed = _agreed_guess([m for _, m in matches])
             if agreed is not None:
                 return agreed
-            return max(pool, key=lambda m: m.confidence)
+            guess = max(pool, key=lambda m: m.confidence)
+            if guess.intent == UNKNOWN and guess.guess is None:
+                # Nothing to ask about either: small words alone were a filler.
+                return next((m for _, m in matches if m.intent == FILLER), guess)
+            return guess
     text, best = _most_confident(matcher, known)
     others = [t for t in primary if t != text]
     # The grammar reading fits any speech to Steady's sentences; when the other reading
@@ -264,6 +267,11 @@ def _most_confident(matcher: IntentMatcher, known: list[tuple[str, Match]]) -> t
     if matcher.support(text, rival.intent) > matcher.support(other, best.intent):
         return other, rival
     return text, best
+
+
+def _small_words(match: Match) -> bool:
+    """A filler only because it holds nothing but stop words (not one heard exactly)."""
+    return match.intent == FILLER and match.confidence < 1.0
 
 
 def _safe_exact(match: Match) -> bool:

@@ -87,6 +87,16 @@ def test_a_request_heard_well_wins_over_a_filler(matcher: IntentMatcher) -> None
     assert match_transcript(matcher, heard).intent == "anxious"
 
 
+def test_small_words_are_a_filler_only_when_nothing_else_was_understood(
+    matcher: IntentMatcher,
+) -> None:
+    # A "did you mean" from the other reading is worth more than "i am".
+    heard = Transcript("i am", open_text="something about breathing maybe")
+    match = match_transcript(matcher, heard)
+    assert match.intent == "unknown" and match.guess == "breathe"
+    assert match_transcript(matcher, Transcript("i am", open_text="them")).intent == FILLER
+
+
 def test_a_filler_heard_exactly_wins_over_a_half_match(matcher: IntentMatcher) -> None:
     # The grammar pass fits "oh my god" to Steady's sentences as "oh my dog" (sad, 0.8).
     heard = Transcript("oh my dog", open_text="oh my god")
