@@ -55,8 +55,6 @@ AGREE_SHARE = 0.4
 """...that is, when at least this share of the content words point to the same intent.
 (Both chosen on the development set's text: 294 -> 300 of 310 right, no out-of-domain
 sentence taken; its audio decodes were unchanged within 2 of 1,578.)"""
-SMALL_WORDS_ONLY = 0.5
-"""Confidence that a text of nothing but stop words ("i'm", "and the") is a filler."""
 STOP_WORDS = frozenset(
     "i me my myself am is are was were be been being a an the and or but so to of in on at "
     "for with it this that just really very quite kind sort like um uh do does did have has "
@@ -305,11 +303,6 @@ class IntentMatcher:
         exact = self._exact_hit(text, query, slots)
         if exact is not None:
             return exact
-        if all(w in STOP_WORDS for w in query.split()):
-            # "i'm", "and", "it is": a sentence begun and not yet said, or a sound
-            # heard as a small word. Nothing in it to act on, or to guess from; but a
-            # weak reading, which any request heard in the same words outweighs.
-            return Match(text, FILLER, SMALL_WORDS_ONLY, slots)
         best = self._score(query, set(prefer))
         if not best:
             return Match(text, UNKNOWN, 0.0, slots)

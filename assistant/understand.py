@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from pathlib import Path
 
 from assistant.audio_format import Audio, convert
@@ -48,8 +47,6 @@ WHOLE_SENTENCE_OVER = 0.9
 """A best reading understood at least this well is not overruled by a runner-up that is a
 whole sentence of Steady's (chosen on the development, tuning and fresh sets: 7 more
 right of 1,278 intent decodes, none lost, out-of-domain requests included)."""
-FILLER_OVER = 0.9
-"""A request understood at least this well wins over a reading that is only a filler."""
 RUNNER_UP_MIN = 0.9
 """A runner-up reading of the recognizer decides only when matched this clearly."""
 RUNNERS_UP_CLOSE = 0.9
@@ -172,11 +169,6 @@ def _whole_sentence_runner_up(
     for text in transcript.alternatives:
         match = None if text in best else matcher.exact(text)
         if match is not None and match.intent not in (UNKNOWN, "crisis", FILLER, chosen.intent):
-            if matcher.needed(match.intent) > matcher.accept:
-                # An intent that wants a clear request (goodbye, which ends the
-                # session) is only asked about when it is a runner-up: "oh boy" had
-                # "bye" among them.
-                return replace(match, intent=UNKNOWN, guess=match.intent)
             return match
     return None
 
@@ -196,13 +188,8 @@ def _from_best_readings(
 
     primary = [t for t in (transcript.text, transcript.open_text) if t]
     matches = [(t, understand(t)) for t in primary]
-    # Small words alone ("i am", "and") are a filler only when nothing else is
-    # understood: they count as not understood until the very end.
-    known = [(t, m) for t, m in matches if m.intent != UNKNOWN and not _small_words(m)]
-    if any(m.intent != FILLER and m.confidence >= FILLER_OVER for _, m in known):
-        # "no" heard by one pass and "oh" by the other: the request. One only half
-        # matched ("oh my dog", sad at 0.8) does not outweigh a filler heard exactly.
-        known = [(t, m) for t, m in known if m.intent != FILLER]
+    # Fillers are not requests: one decides only when nothing else was understood.
+    known = [(t, m) for t, m in matches if m.intent not in (UNKNOWN, FILLER)]
     if not known:
         # Here runner-up readings only break a deadlock; one that is a whole sentence
         # of Steady's is weighed afterwards (_whole_sentence_runner_up).
@@ -212,18 +199,17 @@ def _from_best_readings(
         known = [
             (t, m)
             for t, m in runners
-            if m.intent not in (UNKNOWN, "crisis") and m.confidence >= RUNNER_UP_MIN
+            if m.intent not in (UNKNOWN, "crisis", FILLER) and m.confidence >= RUNNER_UP_MIN
         ]
         if not known:
+            heard = [m for _, m in matches if m.intent == FILLER]
+            if heard:
+                return heard[0]  # "um", "oh my god", word for word: not a "did you mean"
             pool = [m for _, m in matches] or [matcher.match("", prefer)]
             agreed = _agreed_guess([m for _, m in matches])
             if agreed is not None:
                 return agreed
-            guess = max(pool, key=lambda m: m.confidence)
-            if guess.intent == UNKNOWN and guess.guess is None:
-                # Nothing to ask about either: small words alone were a filler.
-                return next((m for _, m in matches if m.intent == FILLER), guess)
-            return guess
+            return max(pool, key=lambda m: m.confidence)
     text, best = _most_confident(matcher, known)
     others = [t for t in primary if t != text]
     # The grammar reading fits any speech to Steady's sentences; when the other reading
@@ -234,7 +220,6 @@ def _from_best_readings(
     exact_open = text == transcript.open_text and exact
     disputed = (
         not exact_open
-        and best.intent != FILLER  # nothing is done on a filler: nothing to dispute
         and not (_safe_exact(best) and text in primary)
         and others
         and all(m.intent != best.intent for t, m in matches if t != text)
@@ -267,11 +252,6 @@ def _most_confident(matcher: IntentMatcher, known: list[tuple[str, Match]]) -> t
     if matcher.support(text, rival.intent) > matcher.support(other, best.intent):
         return other, rival
     return text, best
-
-
-def _small_words(match: Match) -> bool:
-    """A filler only because it holds nothing but stop words (not one heard exactly)."""
-    return match.intent == FILLER and match.confidence < 1.0
 
 
 def _safe_exact(match: Match) -> bool:

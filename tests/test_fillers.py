@@ -13,7 +13,7 @@ from assistant.clock import MonotonicClock
 from assistant.config import Settings
 from assistant.dialog import Dialog, Mode
 from assistant.intents import FILLER
-from assistant.matcher import SMALL_WORDS_ONLY, IntentMatcher
+from assistant.matcher import IntentMatcher
 from assistant.output import PrintedOutput
 from assistant.stt import Transcript
 from assistant.understand import build_matcher, grammar_phrases, match_transcript
@@ -42,13 +42,6 @@ def talk(app: App) -> tuple[Dialog, io.StringIO]:
 def test_a_filler_is_a_filler(matcher: IntentMatcher, text: str) -> None:
     m = matcher.match(text)
     assert m.intent == FILLER and m.confidence == 1.0
-
-
-def test_small_words_alone_are_a_weak_filler(matcher: IntentMatcher) -> None:
-    # A sentence begun and not finished ("i'm...") or a sound heard as a small word.
-    for text in ("i'm", "and the", "it is"):
-        m = matcher.match(text)
-        assert m.intent == FILLER and m.confidence == SMALL_WORDS_ONLY
 
 
 @pytest.mark.parametrize(
@@ -80,26 +73,19 @@ def test_fillers_stay_out_of_the_grammar(matcher: IntentMatcher) -> None:
     assert "no" in phrases
 
 
-def test_a_request_heard_well_wins_over_a_filler(matcher: IntentMatcher) -> None:
+def test_a_request_heard_by_either_pass_wins_over_a_filler(matcher: IntentMatcher) -> None:
     m = match_transcript(matcher, Transcript("no", open_text="oh"))
     assert "no" in (m.intent, m.guess)  # taken, or asked about: never dropped as a filler
     heard = Transcript("i feel anxious", open_text="i am")
     assert match_transcript(matcher, heard).intent == "anxious"
-
-
-def test_small_words_are_a_filler_only_when_nothing_else_was_understood(
-    matcher: IntentMatcher,
-) -> None:
-    # A "did you mean" from the other reading is worth more than "i am".
-    heard = Transcript("i am", open_text="something about breathing maybe")
-    match = match_transcript(matcher, heard)
-    assert match.intent == "unknown" and match.guess == "breathe"
-    assert match_transcript(matcher, Transcript("i am", open_text="them")).intent == FILLER
-
-
-def test_a_filler_heard_exactly_wins_over_a_half_match(matcher: IntentMatcher) -> None:
-    # The grammar pass fits "oh my god" to Steady's sentences as "oh my dog" (sad, 0.8).
+    # Even one only half matched ("oh my dog", sad at 0.8): a missed "stop" costs more
+    # than acting on a filler.
     heard = Transcript("oh my dog", open_text="oh my god")
+    assert match_transcript(matcher, heard).intent != FILLER
+
+
+def test_a_filler_heard_exactly_wins_over_a_did_you_mean(matcher: IntentMatcher) -> None:
+    heard = Transcript("something about breathing maybe", open_text="whatever")
     assert match_transcript(matcher, heard).intent == FILLER
 
 
@@ -107,16 +93,11 @@ def test_an_exact_runner_up_still_overrules_a_filler(matcher: IntentMatcher) -> 
     # "help" in noise: "hell" from the grammar pass, "well" from the open pass.
     heard = Transcript("hell", open_text="well", alternatives=("help", "hello"))
     assert match_transcript(matcher, heard).intent == "help"
-    heard = Transcript("and", open_text="and", alternatives=("stop",))
-    assert match_transcript(matcher, heard).intent == "stop"
-    # ...but "oh boy" with "bye" somewhere in the n-best list only asks about goodbye.
-    match = match_transcript(matcher, Transcript("a by", open_text="oh boy", alternatives=("bye",)))
-    assert match.intent == "unknown" and match.guess == "goodbye"
 
 
 def test_nothing_is_said_after_a_filler(app: App) -> None:
     d, out = talk(app)
-    for text in ("um", "well", "let me think", "i'm"):
+    for text in ("um", "well", "let me think", "oh my god"):
         d.hear(text)
     assert out.getvalue() == ""
     assert d.mode is Mode.IDLE
