@@ -108,12 +108,15 @@ def _minutes(seconds: float) -> str:
     return words.get(round(minutes), f"{minutes:g} more minutes")
 
 
-def _support_due(before: int | None, after: int) -> bool:
+def _support_due(before: int | None, after: int) -> str | None:
     """CONTENT.md §2: after an exercise, a feeling that was very strong (8 or more) or
-    did not ease gets the support options and another tool."""
-    if before is None:
-        return after >= STILL_STRONG
-    return before >= STILL_STRONG or after >= before
+    did not ease gets the support options and another tool. Which of the two it was
+    (``strong`` or ``unchanged``: each has its own wording), or None."""
+    if max(before or 0, after) >= STILL_STRONG:
+        return "strong"
+    if before is not None and after >= before:
+        return "unchanged"
+    return None
 
 
 def _unsure(match: Match, text: str) -> bool:
@@ -517,25 +520,29 @@ class Dialog:
         if not offers:
             self.mode = Mode.IDLE
             return [self.replies.get("offer_none_left")]
-        self.mode = Mode.OFFER
-        self._offer_eased = False
         chosen = (
             personal_choice(self.history, feeling, offers) if self.history is not None else None
         )
         if chosen is not None:
-            self._offers = [chosen, *[o for o in offers if o != chosen]]
+            self._offer([chosen, *[o for o in offers if o != chosen]])
             name = self._name(chosen)
             return [self.replies.get("offer_personal", exercise=name[:1].upper() + name[1:])]
-        self._offers = offers
+        self._offer(offers)
         return [self.replies.get("offer", exercise=self._name(offers[0]))]
 
-    def _support_lines(self, before: int | None, after: int) -> list[str]:
-        """After an exercise with a very strong feeling, or one that did not ease: the
-        support line for this locale, then another tool for the same feeling, if any."""
+    def _offer(self, exercises: list[str]) -> None:
+        """Wait for a yes or no to ``exercises[0]`` (the rest follow a no)."""
+        self.mode = Mode.OFFER
+        self._offer_eased = False
+        self._offers = exercises
+
+    def _support_lines(self, why: str) -> list[str]:
+        """After an exercise with a very strong feeling, or one that did not ease
+        (``why``, see :func:`_support_due`): the support line for this locale, then
+        another tool for the same feeling, if any."""
         line = self.locale.lines[0]
-        strong = max(before or 0, after) >= STILL_STRONG
         support = self.replies.get(
-            f"after_support.{'strong' if strong else 'unchanged'}",
+            f"after_support.{why}",
             how=line.how,
             name=line.name,
             number=spell_number(line.number),
@@ -545,9 +552,7 @@ class Dialog:
         others = [o for o in (suggestion.offer if suggestion else ()) if o.split(":")[0] != done]
         if not others:
             return [support, self.replies.get("after_rating")]
-        self.mode = Mode.OFFER
-        self._offer_eased = False
-        self._offers = others
+        self._offer(others)
         return [support, self.replies.get("offer_after", exercise=self._name(others[0]))]
 
     # ------------------------------------------------------------ ratings
@@ -566,8 +571,9 @@ class Dialog:
                 lines = []
                 if self._before is not None:
                     lines.append(change_line(self.replies, self._before, rating))
-                if _support_due(self._before, rating):
-                    lines.extend(self._support_lines(self._before, rating))
+                why = _support_due(self._before, rating)
+                if why is not None:
+                    lines.extend(self._support_lines(why))
                 else:
                     lines.append(self.replies.get("after_rating"))
                 self._say(*lines)

@@ -16,12 +16,7 @@ from assistant.intents import FILLER
 from assistant.matcher import IntentMatcher
 from assistant.output import PrintedOutput
 from assistant.stt import Transcript
-from assistant.understand import build_matcher, grammar_phrases, match_transcript
-
-
-@pytest.fixture(scope="module")
-def matcher() -> IntentMatcher:
-    return build_matcher()
+from assistant.understand import grammar_phrases, match_transcript
 
 
 @pytest.fixture(scope="module")
