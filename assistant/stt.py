@@ -9,8 +9,10 @@ example sentences as a runtime grammar (the small models support that), which ke
 in-domain speech from being misheard as look-alike words, and once with the model's
 full open vocabulary, so the crisis check and the matcher also see what was really
 said when it was something Steady's sentences never anticipated. Utterances end
-after a short trailing silence measured from the decoder's own word timings, rather
-than Vosk's fixed half second.
+after a short trailing silence (a loudness gate) once the words have stopped changing,
+sooner after a sentence that nothing more would change, rather than on Vosk's own
+rules. A pause can still split a sentence in two; the second half carries the first's
+readings (:attr:`Transcript.follows`) so the crisis check can read them together.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +39,9 @@ log = logging.getLogger(__name__)
 
 UNK = "[unk]"
 QUICK_END_SILENCE = 0.2
-"""A shorter wait when what was heard so far is a complete command ("stop") or a
-sentence of Steady's that nothing longer begins with."""
+"""A shorter wait when what was heard so far is a complete command ("stop"), a sentence
+of Steady's that nothing longer begins with, or one of the ``quick_phrases`` (sentences
+whose longer forms all mean the same: ``assistant.understand.settled_phrases``)."""
 IDLE_RESET = 2.0
 """While nobody speaks, the recognizers are reset this often (seconds of audio)..."""
 IDLE_QUIET = 3.0
@@ -51,12 +54,22 @@ was heard as "feel anxious"). Only the recognizers hear it, not the noise estima
 the gain or the loudness gate; word times are given without it."""
 LEAD_IN_PIECES = 5
 """100 ms pieces of quiet decoded again after an idle reset (see ``_decode_piece``)."""
-STABLE_PARTIAL = 0.2
-"""The partial text must have stood this long (Vosk refreshes it every 0.2 s)."""
+STABLE_PARTIAL = 0.15
+"""The partial text must have stood through two more pieces of audio (about 0.2 s;
+the noise suppressor's hop makes pieces a few ms short of 0.1 s, so a 0.2 s bar
+sometimes took a third piece)."""
+QUICK_STABLE = 0.05
+"""...or one more piece of audio (pieces are about 0.1 s) when it is a whole command or
+sentence: Vosk's partial text runs 0.2-0.4 s behind the audio, so the last word of
+"what can you do" shows up when the person has long been quiet, and waiting for it to
+stand as long again only adds delay."""
 HESITATION_WAIT = 1.2
 """After an unfinished sentence ("i feel ..."), how long to wait for the rest of it."""
 MAX_UTTERANCE = 30.0
 """An utterance is cut here even if the person keeps talking (journal entries stream on)."""
+FOLLOW_GAP = 2.5
+"""An utterance that begins within this many seconds of the last one's final word may
+finish its sentence (see :attr:`Transcript.follows`)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +103,10 @@ class Transcript:
     level: str | None = None
     """How the microphone delivered it, when badly: ``quiet`` (too quiet to hear well
     even amplified) or ``loud`` (clipped); see :meth:`assistant.loudness.AutoGain.heard_since`."""
+    follows: tuple[str, ...] = ()
+    """The best readings of the utterance that ended just before this one began (within
+    :data:`FOLLOW_GAP`): a pause can split one sentence in two ("i want to sleep" |
+    "and never wake up"), and the crisis check reads the halves together."""
 
     def texts(self) -> list[str]:
         """Every distinct reading of the utterance, best first."""
@@ -274,7 +291,8 @@ class VoskSpeechToText(SpeechToText):
         self.auto_gain = auto_gain
         """Whether quiet speech is amplified before decoding (assistant.loudness)."""
         self.quick_phrases = frozenset(quick_phrases)
-        """Utterances that end after :data:`QUICK_END_SILENCE` (commands like "stop")."""
+        """Utterances that end after :data:`QUICK_END_SILENCE` (commands like "stop", and
+        sentences that nothing more would change, like "i feel anxious")."""
         self._worker: ThreadPoolExecutor | None = None
         self._sentences = sentences if self.use_grammar else []
         self._complete = frozenset(sentences) | frozenset(words)
@@ -425,6 +443,7 @@ class _VoskRecognition(Recognition):
         self.voice = VoiceActivity()
         self.recent: deque[bytes] = deque(maxlen=LEAD_IN_PIECES)  # the last 0.5 s of audio
         self.pending: Transcript | None = None  # an unfinished sentence, held for its rest
+        self.previous: Transcript | None = None  # the last utterance handed on
         # One per stream, so the noise estimate carries over from one utterance to the next.
         self.suppressor = NoiseSuppressor() if engine.noise_suppression else None
         self.gain = AutoGain() if engine.auto_gain else None
@@ -467,7 +486,7 @@ class _VoskRecognition(Recognition):
             and self.time - max(pending.end_time, self.voice.last_loud) >= HESITATION_WAIT
         ):
             self.pending = None
-            events.append(Final(pending))
+            events.append(self._final(pending))
         return events
 
     def _decode_piece(self, piece: bytes) -> list[Event]:
@@ -497,11 +516,11 @@ class _VoskRecognition(Recognition):
             # End of speech: quiet for `wait` by loudness, and the words have stopped
             # changing. In steady noise the gate never goes quiet and Vosk's own rules
             # (about 0.5 s and more of trailing silence) end the utterance instead.
-            # A whole command or sentence that nothing longer begins with is taken as
-            # soon as the person is quiet; anything else also waits for stable words.
+            # A whole command, or a sentence that nothing the person could add would
+            # change, is taken after a short quiet; anything else waits longer.
             wait, stable = self.engine.end_silence, STABLE_PARTIAL
             if text in self.engine.quick_phrases or self.engine.final_sentence(text):
-                wait = min(wait, QUICK_END_SILENCE)
+                wait, stable = min(wait, QUICK_END_SILENCE), QUICK_STABLE
             quiet = self.time - self.voice.last_loud
             if quiet >= wait and self.time - self.last_change >= stable:
                 return events + self._finish(json.loads(self.rec.FinalResult()))
@@ -550,7 +569,19 @@ class _VoskRecognition(Recognition):
         if self.grammar and self.engine.unfinished(transcript.text):
             self.pending = transcript  # wait a little for the rest of the sentence
             return []
-        return [Final(transcript)]
+        return [self._final(transcript)]
+
+    def _final(self, transcript: Transcript) -> Final:
+        """``transcript`` handed on, with the one just before it if it came moments ago."""
+        before, self.previous = self.previous, transcript
+        if (
+            before is not None
+            and before.words
+            and transcript.words
+            and transcript.words[0].start - before.words[-1].end <= FOLLOW_GAP
+        ):
+            transcript = replace(transcript, follows=tuple(before.best_readings()))
+        return Final(transcript)
 
     def _open_reading(
         self, text: str, heard_unknown: bool, conf: float, again: dict[str, Any] | None
@@ -619,7 +650,7 @@ class _VoskRecognition(Recognition):
         transcript = join_utterances(self.pending, last)
         self.pending = None
         self._reset()
-        return transcript
+        return None if transcript is None else self._final(transcript).transcript
 
 
 def join_utterances(first: Transcript | None, second: Transcript | None) -> Transcript | None:
@@ -645,6 +676,7 @@ def join_utterances(first: Transcript | None, second: Transcript | None) -> Tran
         end_time=second.end_time,
         heard_unknown=first.heard_unknown or second.heard_unknown,
         level=second.level or first.level,
+        follows=first.follows,
         alternatives=(
             *(f"{alt} {second.text}".strip() for alt in first.alternatives),
             *(f"{first.text} {alt}".strip() for alt in second.alternatives),

@@ -73,6 +73,7 @@ ADDRESS_PHRASES = (
 the name (:func:`assistant.text.without_name`)."""
 SAMPLE_RATINGS = ("three", "five", "six", "seven", "eight", "nine", "ten")
 SAMPLE_DURATIONS = ("two minutes", "five minutes", "ten minutes", "a minute")
+DURATION = "{duration}"
 QUICK_COMMANDS = ("stop", "stop it", "stop now", "pause", "wait", "enough", "slower", "faster")
 """Whole utterances that need no more than a short pause to be final."""
 
@@ -92,19 +93,51 @@ def grammar_vocabulary(matcher: IntentMatcher) -> set[str]:
     return set(EXTRA_VOCABULARY.split())
 
 
-def grammar_phrases(matcher: IntentMatcher) -> list[str]:
-    """Every example sentence (fillers aside), slots filled with common values, as
-    grammar phrases, and the ways of addressing Steady by name (:data:`ADDRESS_PHRASES`)."""
-    out: set[str] = set()
+def _examples(matcher: IntentMatcher) -> Iterable[tuple[str, str, bool]]:
+    """Every example sentence (fillers aside) as (intent, phrase, has a duration), its
+    slots filled with common values."""
     for intent in matcher.intents.intents.values():
         if intent.kind == FILLER:
             continue  # "oh" in the grammar would be heard for "no"
         for sentence in intent.sentences:
+            slotted = "{duration}" in sentence
             for rating in SAMPLE_RATINGS if "{rating}" in sentence else ("",):
                 for duration in SAMPLE_DURATIONS if "{duration}" in sentence else ("",):
-                    out.add(sentence.replace("{rating}", rating).replace("{duration}", duration))
+                    filled = sentence.replace("{rating}", rating).replace("{duration}", duration)
+                    yield intent.name, " ".join(filled.split()), slotted
+
+
+def grammar_phrases(matcher: IntentMatcher) -> list[str]:
+    """Every example sentence (fillers aside), slots filled with common values, as
+    grammar phrases, and the ways of addressing Steady by name (:data:`ADDRESS_PHRASES`)."""
+    out = {phrase for _, phrase, _ in _examples(matcher)}
     out.update(ADDRESS_PHRASES)
     return sorted(" ".join(p.split()) for p in out)
+
+
+def settled_phrases(matcher: IntentMatcher) -> frozenset[str]:
+    """Sentences of Steady's whose meaning no longer sentence of Steady's changes.
+
+    "i feel anxious" begins 31 longer sentences ("i feel anxious about work"), all of
+    them ``anxious``: once it is heard, whatever follows would be understood the same,
+    so the utterance can end after a short pause. "i feel" (many intents), "box
+    breathing" ("...for five minutes" sets how long) and crisis sentences are never
+    settled. A rating said after a pause ("...about a seven") is asked for again.
+    """
+    meanings: dict[str, set[str]] = {}
+    for intent, phrase, slotted in _examples(matcher):
+        meanings.setdefault(phrase, set()).add(DURATION if slotted else intent)
+    phrases = sorted(meanings)
+    settled: set[str] = set()
+    for i, phrase in enumerate(phrases):
+        found = set(meanings[phrase])
+        j = i + 1
+        while j < len(phrases) and phrases[j].startswith(phrase + " ") and len(found) == 1:
+            found |= meanings[phrases[j]]
+            j += 1
+        if len(found) == 1 and found.isdisjoint({"crisis", DURATION}):
+            settled.add(phrase)
+    return frozenset(settled)
 
 
 def build_stt(
@@ -127,7 +160,7 @@ def build_stt(
         phrases=grammar_phrases(matcher),
         use_grammar=use_grammar,
         open_pass=open_pass,
-        quick_phrases=QUICK_COMMANDS,
+        quick_phrases=(*QUICK_COMMANDS, *settled_phrases(matcher)),
         noise_suppression=noise_suppression,
         auto_gain=auto_gain,
         end_silence=end_silence,
@@ -281,8 +314,17 @@ def _runners_up_agree(
 
 
 def heard_crisis(matcher: IntentMatcher, transcript: Transcript) -> CrisisFinding | None:
-    """The crisis check over every reading of ``transcript``, runners-up included."""
-    return matcher.heard_crisis(transcript.best_readings(), transcript.alternatives)
+    """The crisis check over every reading of ``transcript``, runners-up included, and
+    over the sentence it may finish (:attr:`~assistant.stt.Transcript.follows`).
+
+    A finding that needs both halves ("i want to sleep" | "and never wake up") counts
+    only when the first half alone had none: that one was answered already.
+    """
+    readings = transcript.best_readings()
+    finding = matcher.heard_crisis(readings, transcript.alternatives)
+    if finding is None and transcript.follows and matcher.heard_crisis(transcript.follows) is None:
+        finding = matcher.heard_crisis([f"{a} {b}" for a in transcript.follows for b in readings])
+    return finding
 
 
 def _agreed_guess(matches: list[Match]) -> Match | None:

@@ -15,6 +15,8 @@ from assistant.matcher import IntentMatcher
 from assistant.paths import intents_dir
 from assistant.replies import Replies
 from assistant.safety import Contact, Locale, crisis_reply, spell_number
+from assistant.stt import Transcript
+from assistant.understand import heard_crisis, match_transcript
 
 ROOT = Path(__file__).resolve().parent.parent
 TUNE = yaml.safe_load((ROOT / "bench" / "phrases" / "tune_en.yaml").read_text())
@@ -52,6 +54,8 @@ SAID_AT_RISK: dict[str, list[str]] = {
         "i'm on the bridge right now",
         "someone broke into my house",
         "i don't feel safe right now",
+        "i'm not safe",
+        "honestly i'm not safe anymore",
         "i'm planning how to do it",
         "he'll kill me if i leave",
         "he said he'll kill me if i tell anyone",
@@ -217,6 +221,7 @@ SAID_HARMLESSLY: dict[str, list[str]] = {
         "we did jump rope in gym class",
         "i'm still learning the ropes at work",
         "i used the glue gun for my craft project",
+        "i'm not safe to drive after that much coffee",
         "i jumped the gun on that email",
         "i did rope climbs in pe",
         "my brother bought a new gun skin in fortnite",
@@ -417,3 +422,27 @@ def test_every_crisis_example_sentence_is_flagged(matcher: IntentMatcher) -> Non
     # sentence there that the rules would not flag would teach it the wrong thing.
     missed = [s for s in matcher.intents.intents["crisis"].sentences if not matcher.crisis.check(s)]
     assert not missed, missed[:10]
+
+
+def test_a_sentence_split_by_a_pause_is_read_whole(matcher: IntentMatcher) -> None:
+    # "i want to sleep" | "and never wake up": neither half alone is a crisis.
+    second = Transcript("and never wake up", follows=("i want to sleep",))
+    assert heard_crisis(matcher, Transcript("and never wake up")) is None
+    assert heard_crisis(matcher, second) is not None
+    assert match_transcript(matcher, second).intent == "crisis"
+
+
+def test_an_answer_after_a_crisis_statement_is_not_a_second_one(matcher: IntentMatcher) -> None:
+    # The first half was answered already; "yes" to "are you safe?" stays a yes.
+    after = Transcript("yes", follows=("i want to die",))
+    assert heard_crisis(matcher, after) is None
+    assert match_transcript(matcher, after).intent == "yes"
+
+
+def test_unrelated_turns_read_together_stay_harmless(matcher: IntentMatcher) -> None:
+    for first, second in [
+        ("i feel anxious", "stop"),
+        ("this traffic", "is killing me"),
+        ("i can't sleep", "box breathing please"),
+    ]:
+        assert heard_crisis(matcher, Transcript(second, follows=(first,))) is None, second

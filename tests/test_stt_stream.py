@@ -23,7 +23,7 @@ from assistant.stt import (
     _VoskRecognition,
     join_utterances,
 )
-from assistant.understand import build_stt, understand_audio
+from assistant.understand import build_stt, heard_crisis, understand_audio
 from assistant.voice_activity import VoiceActivity
 from tests.conftest import espeak
 
@@ -302,3 +302,66 @@ def test_the_engine_decodes_the_open_pass_beside_the_grammar(stt: VoskSpeechToTe
     rec = stt.start()
     assert isinstance(rec, _VoskRecognition) and isinstance(rec.open, _Beside)
     assert rec.open.worker is stt.worker()  # one thread for every stream
+
+
+def spoken(text: str, tmp_path: Path) -> bytes:
+    """``speech`` without espeak-ng's own trailing silence, so pauses are as written."""
+    pcm = speech(text, tmp_path)
+    x = np.abs(np.frombuffer(pcm, dtype="<i2").astype(np.int32))
+    loud = np.nonzero(x > x.max() // 20)[0]
+    return pcm[: (int(loud[-1]) + 1) * 2]
+
+
+def ended_after(stt: VoskSpeechToText, pcm: bytes) -> float:
+    """Seconds of stream time between the end of ``pcm`` and its utterance's end."""
+    rec = stt.start()
+    padded = pcm + Audio.silence(2.0).pcm
+    for i in range(0, len(padded), 3200):
+        if any(isinstance(e, Final) for e in rec.accept(padded[i : i + 3200])):
+            return (i + 3200 - len(pcm)) / 32000
+    pytest.fail("the utterance never ended")
+
+
+def test_a_settled_sentence_is_taken_after_a_short_pause(
+    stt: VoskSpeechToText, tmp_path: Path
+) -> None:
+    # Every longer sentence of Steady's that begins with "i feel anxious" means the same.
+    pcm = Audio.silence(0.5).pcm + spoken("I feel anxious", tmp_path)
+    settled = stt.quick_phrases
+    assert "i feel anxious" in settled
+    quick = ended_after(stt, pcm)
+    try:
+        stt.quick_phrases = frozenset()
+        full = ended_after(stt, pcm)
+    finally:
+        stt.quick_phrases = settled
+    assert quick <= full - 0.15, (quick, full)
+
+
+def test_a_duration_after_a_pause_is_not_cut_off(stt: VoskSpeechToText, tmp_path: Path) -> None:
+    pcm = (
+        Audio.silence(0.5).pcm
+        + spoken("box breathing", tmp_path)
+        + Audio.silence(0.3).pcm
+        + spoken("for five minutes", tmp_path)
+        + Audio.silence(2.0).pcm
+    )
+    finals = stream(stt, pcm)
+    assert len(finals) == 1 and finals[0].text.endswith("for five minutes")
+
+
+@pytest.mark.parametrize(("gap", "together"), [(1.0, True), (4.0, False)])
+def test_a_sentence_split_by_a_pause_reaches_the_crisis_check_whole(
+    stt: VoskSpeechToText, matcher: IntentMatcher, tmp_path: Path, gap: float, together: bool
+) -> None:
+    pcm = (
+        Audio.silence(0.5).pcm
+        + spoken("I want to sleep", tmp_path)
+        + Audio.silence(gap).pcm
+        + spoken("and never wake up", tmp_path)
+        + Audio.silence(2.0).pcm
+    )
+    finals = stream(stt, pcm)
+    assert len(finals) == 2, [t.text for t in finals]
+    assert bool(finals[1].follows) is together
+    assert (heard_crisis(matcher, finals[1]) is not None) is together
