@@ -42,7 +42,14 @@ from assistant.output import Output
 from assistant.pacer import CueStyle, ExerciseRunner, State
 from assistant.ratings import SessionLog, change_line, personal_choice, read_rating, toolbox_lines
 from assistant.replies import Replies
-from assistant.safety import Contact, Locale, crisis_reply, resource_lines, spell_number
+from assistant.safety import (
+    Contact,
+    Locale,
+    crisis_reply,
+    line_reply,
+    reach_out_reply,
+    resource_lines,
+)
 from assistant.stt import Transcript
 from assistant.text import PrivateText, normalize
 from assistant.understand import match_transcript
@@ -145,6 +152,7 @@ class Mode(enum.Enum):
     JOURNAL = "journal"  # recording a spoken journal entry
     JOURNAL_SAVE = "journal_save"  # asked "shall I save it?"
     JOURNAL_READ = "journal_read"  # read an entry back, asked "the one before?"
+    LISTEN_OFFER = "listen_offer"  # named people to talk to, asked "shall I listen meanwhile?"
 
 
 @dataclass(frozen=True)
@@ -331,6 +339,14 @@ class Dialog:
             return match
         if self.mode is Mode.CRISIS and self._after_crisis(match, transcript.text):
             return match
+        if self.mode is Mode.LISTEN_OFFER:
+            self.mode = Mode.IDLE
+            if match.intent == "yes":
+                self._journal_start()
+                return match
+            if match.intent == "no" or _unsure(match, transcript.text):
+                self._reply("no_nothing")
+                return match
         if self.mode is Mode.CONFIRM and self._guess is not None:
             guess, self._guess = self._guess, None
             self.mode = Mode.IDLE
@@ -439,6 +455,9 @@ class Dialog:
             self._journal_start()
         elif intent == "journal_read":
             self._journal_read(match.text)
+        elif intent == "reach_out":
+            self._say(*reach_out_reply(self.locale, self.replies, self.contacts))
+            self.mode = Mode.LISTEN_OFFER
         elif intent == "toolbox":
             names = {e.id: e.name for e in self.library.exercises.values()}
             self._say(*toolbox_lines(self.replies, self.history, names))
@@ -540,13 +559,7 @@ class Dialog:
         """After an exercise with a very strong feeling, or one that did not ease
         (``why``, see :func:`_support_due`): the support line for this locale, then
         another tool for the same feeling, if any."""
-        line = self.locale.lines[0]
-        support = self.replies.get(
-            f"after_support.{why}",
-            how=line.how,
-            name=line.name,
-            number=spell_number(line.number),
-        )
+        support = line_reply(self.replies, f"after_support.{why}", self.locale.lines[0])
         done = self.runner.exercise.id if self.runner is not None else ""
         suggestion = self.suggestions.get(self._mood or "")
         others = [o for o in (suggestion.offer if suggestion else ()) if o.split(":")[0] != done]
@@ -923,7 +936,7 @@ class Dialog:
             return ["repeat", "yes", "no"]
         if self.mode in (Mode.RATE_BEFORE, Mode.RATE_AFTER):
             return ["no"]
-        if self.mode in (Mode.JOURNAL_SAVE, Mode.JOURNAL_READ):
+        if self.mode in (Mode.JOURNAL_SAVE, Mode.JOURNAL_READ, Mode.LISTEN_OFFER):
             return ["yes", "no"]
         return []
 

@@ -23,6 +23,7 @@ PRACTICES = (
     "journal",
     "journal_read",
     "toolbox",
+    "reach_out",
 )
 CONTROLS = (
     "stop", "pause", "resume", "slower", "faster", "repeat", "help", "yes", "no", "goodbye",

@@ -65,15 +65,9 @@ def crisis_reply(
 ) -> list[str]:
     """The sentences of the crisis reply, in order (spoken with pauses between)."""
     if finding.negated:
-        first = locale.lines[0]
         return [
             replies.get("crisis_open_negated"),
-            replies.get(
-                "crisis_negated_line",
-                how=first.how,
-                name=first.name,
-                number=spell_number(first.number),
-            ),
+            line_reply(replies, "crisis_negated_line", locale.lines[0]),
             replies.get("crisis_emergency", emergency=spell_number(locale.emergency)),
             replies.get("crisis_offer"),
         ]
@@ -88,11 +82,31 @@ def crisis_reply(
 
 def resource_lines(locale: Locale, replies: Replies, contacts: list[Contact]) -> list[str]:
     """The numbers alone (what "repeat" says again)."""
-    out = [
-        replies.get("crisis_line", how=line.how, name=line.name, number=spell_number(line.number))
-        for line in locale.lines
-    ]
-    out.extend(
-        replies.get("crisis_contact", name=c.name, number=spell_number(c.number)) for c in contacts
-    )
+    out = [line_reply(replies, "crisis_line", line) for line in locale.lines]
+    out.extend(contact_lines(replies, contacts))
     return out
+
+
+def reach_out_reply(locale: Locale, replies: Replies, contacts: list[Contact]) -> list[str]:
+    """For "i need to talk to someone": Steady is a program; the people who could listen
+    (the first support line, the person's own contacts), the emergency number, and an
+    offer to listen in the meantime (a question: yes starts a journal entry)."""
+    return [
+        replies.get("reach_out"),
+        line_reply(replies, "reach_out_line", locale.lines[0]),
+        *contact_lines(replies, contacts),
+        replies.get("crisis_emergency", emergency=spell_number(locale.emergency)),
+        replies.get("reach_out_listen"),
+    ]
+
+
+def line_reply(replies: Replies, key: str, line: Line) -> str:
+    """Reply ``key`` naming a support line ("{how} {name} at {number}"), digits spelled."""
+    return replies.get(key, how=line.how, name=line.name, number=spell_number(line.number))
+
+
+def contact_lines(replies: Replies, contacts: list[Contact]) -> list[str]:
+    """One sentence per trusted contact the person saved, with the number spelled."""
+    return [
+        replies.get("crisis_contact", name=c.name, number=spell_number(c.number)) for c in contacts
+    ]

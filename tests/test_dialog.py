@@ -16,6 +16,7 @@ from assistant.clock import MonotonicClock, VirtualClock
 from assistant.config import Settings
 from assistant.dialog import Dialog, Mode
 from assistant.output import PrintedOutput, TrackingOutput
+from assistant.safety import Contact
 from assistant.runtime import listen
 from assistant.stt import Recognition, ScriptedSpeechToText, Transcript
 
@@ -345,3 +346,39 @@ def test_still_unsure_moves_to_the_next_idea(app: App) -> None:
     d2.hear("i feel anxious, about a six")
     d2.hear("maybe later")
     assert "instead" in out2.getvalue() and "short round" not in out2.getvalue()
+
+
+def test_asking_for_a_person_names_people_and_offers_to_listen(app: App) -> None:
+    d, out = talk(app)
+    d.hear("i need to talk to someone")
+    said = out.getvalue()
+    assert "I'm a program" in said
+    assert "nine eight eight" in said and "nine one one" in said
+    assert d.mode is Mode.LISTEN_OFFER
+    d.hear("yes")
+    assert d.mode is Mode.JOURNAL
+    d.hear("i'm done")
+    d.hear("no")
+
+
+def test_asking_for_a_person_names_their_own_contacts(tmp_path: Path) -> None:
+    app = App.load(Settings(time_scale=0.02), str(tmp_path))
+    app.contacts.append(Contact("Sam", "555 0100"))
+    d, out = talk(app)
+    d.hear("can i talk to a real person")
+    assert "call Sam, at five five five, zero one zero zero" in out.getvalue()
+
+
+@pytest.mark.parametrize("answer", ["no", "i don't know"])
+def test_not_wanting_to_talk_it_out_is_fine(app: App, answer: str) -> None:
+    d, out = talk(app)
+    d.hear("who can i call")
+    d.hear(answer)
+    assert d.mode is Mode.IDLE and out.getvalue().rstrip().endswith("I'm here if you need me.")
+
+
+def test_something_else_after_the_people_is_heard_as_usual(app: App) -> None:
+    d, out = talk(app)
+    d.hear("i need to talk to a human")
+    d.hear("i feel anxious")
+    assert d.mode is Mode.RATE_BEFORE
