@@ -40,7 +40,14 @@ from assistant.journaling import JOURNAL_PAUSE, Draft, JournalBook, ends_entry, 
 from assistant.matcher import IntentMatcher, Match
 from assistant.output import Output
 from assistant.pacer import CueStyle, ExerciseRunner, State
-from assistant.ratings import SessionLog, change_line, personal_choice, read_rating, toolbox_lines
+from assistant.ratings import (
+    SessionLog,
+    change_line,
+    felt_change,
+    personal_choice,
+    read_rating,
+    toolbox_lines,
+)
 from assistant.replies import Replies
 from assistant.safety import (
     Contact,
@@ -270,6 +277,7 @@ class Dialog:
     _mood: str | None = None
     _before: int | None = None
     _rate_tries: int = 0
+    _felt: str | None = None  # "better", "worse" or "same", said instead of a number after
     _offer_eased: bool = False  # "i'm not sure" to an offer was answered once already
     _started_at: float = 0.0
     _draft: Draft | None = None
@@ -592,6 +600,14 @@ class Dialog:
                 self._say(*lines)
                 self._session = None
             return True
+        felt = None if before or self._rate_tries else felt_change(text)
+        if felt is not None:
+            # "i feel better now" answers the question (it is not a goodbye): ask once
+            # for the number, in words that fit what was said.
+            self._rate_tries += 1
+            self._felt = felt
+            self._reply(f"rate_felt.{felt}")
+            return True
         if self._rate_tries == 0 and _unsure(match, text):
             self._rate_tries += 1
             self._reply("rate_unsure")  # a rough guess will do
@@ -610,7 +626,12 @@ class Dialog:
             return False  # e.g. "start box breathing" instead of a number: do that
         self._session = None
         if skip:
-            self._say(self.replies.get("rate_skipped"), self.replies.get("after_exercise"))
+            if self._felt in ("same", "worse"):
+                self._say(self.replies.get("rate_skipped"), *self._support_lines("unchanged"))
+            elif self._felt == "better":
+                self._say(self.replies.get("rate_skipped"), self.replies.get("after_rating"))
+            else:
+                self._say(self.replies.get("rate_skipped"), self.replies.get("after_exercise"))
             return True
         return False
 
@@ -809,12 +830,17 @@ class Dialog:
             self._log_update(minutes=self._elapsed_minutes())
         if runner.state is State.FINISHED:
             if self._asks_after():
-                self._rate_tries = 0
-                self.mode = Mode.RATE_AFTER
-                self._say(self.replies.get("finished"), self.replies.get("rate_after"))
+                self._ask_after("finished")
             else:
                 self._session = None
                 self._say(self.replies.get("finished"), self.replies.get("after_exercise"))
+
+    def _ask_after(self, first: str) -> None:
+        """Say ``first`` (the exercise ended or stopped), then ask for the rating after."""
+        self._rate_tries = 0
+        self._felt = None
+        self.mode = Mode.RATE_AFTER
+        self._say(self.replies.get(first), self.replies.get("rate_after"))
 
     def _asks_after(self) -> bool:
         return (
@@ -859,9 +885,7 @@ class Dialog:
             self.mode = Mode.IDLE
             self._log_update(minutes=self._elapsed_minutes())
             if self._before is not None and self._asks_after():
-                self._rate_tries = 0
-                self.mode = Mode.RATE_AFTER
-                self._say(self.replies.get("stopped"), self.replies.get("rate_after"))
+                self._ask_after("stopped")
             else:
                 self._session = None
                 self._reply("stopped")

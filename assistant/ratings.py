@@ -7,6 +7,7 @@ it, and picks what has helped this person before. Where the ratings are kept is 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
@@ -70,6 +71,34 @@ def read_rating(text: str, slots: dict[str, float]) -> int | None:
         return round(slots["rating"])
     span = find_rating(normalize(text), answer=True)
     return round(span.value) if span is not None else None
+
+
+_STILL = (
+    r"same|no different|no change|no better|not( (very|that|any|much|really|a lot|that much))* "
+    r"(different|better|calmer|easier)|(did not|has not|have not|does not)( really)? "
+    r"(change|changed|shift|shifted|help|helped|work|worked)|not( (any|much|really))* worse"
+)
+_FELT = {
+    "same": re.compile(rf"\b({_STILL})\b"),
+    "worse": re.compile(
+        r"\b(worse|more (anxious|stressed|tense|wound up|panicky|on edge|upset))\b"
+    ),
+    "better": re.compile(
+        r"\b(better|calmer|easier|lighter|more relaxed|relaxed|less (anxious|stressed|tense|"
+        r"panicky|on edge|angry|upset|overwhelmed)|eased|improved|(good|okay|fine|ok) now)\b"
+    ),
+}
+_LEAVING = re.compile(r"\b(bye|goodbye|good night|goodnight|see you|go now|going now|log off)\b")
+
+
+def felt_change(text: str) -> str | None:
+    """How an answer without a number says the feeling went: ``better``, ``worse`` or
+    ``same`` ("a lot calmer", "not really any different"); None for anything else, and
+    for a goodbye ("i feel better now, bye" is leaving, not rating)."""
+    norm = normalize(text)
+    if _LEAVING.search(norm):
+        return None
+    return next((felt for felt, pattern in _FELT.items() if pattern.search(norm)), None)
 
 
 def change_line(replies: Replies, before: int, after: int) -> str:

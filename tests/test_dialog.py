@@ -16,8 +16,8 @@ from assistant.clock import MonotonicClock, VirtualClock
 from assistant.config import Settings
 from assistant.dialog import Dialog, Mode
 from assistant.output import PrintedOutput, TrackingOutput
-from assistant.safety import Contact
 from assistant.runtime import listen
+from assistant.safety import Contact
 from assistant.stt import Recognition, ScriptedSpeechToText, Transcript
 
 
@@ -378,7 +378,7 @@ def test_not_wanting_to_talk_it_out_is_fine(app: App, answer: str) -> None:
 
 
 def test_something_else_after_the_people_is_heard_as_usual(app: App) -> None:
-    d, out = talk(app)
+    d, _ = talk(app)
     d.hear("i need to talk to a human")
     d.hear("i feel anxious")
     assert d.mode is Mode.RATE_BEFORE

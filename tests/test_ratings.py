@@ -18,7 +18,7 @@ from assistant.config import Settings
 from assistant.dialog import Dialog, Mode
 from assistant.journaling import JOURNAL_PAUSE
 from assistant.output import PrintedOutput
-from assistant.ratings import read_rating
+from assistant.ratings import felt_change, read_rating
 
 
 @dataclass(frozen=True)
@@ -355,4 +355,53 @@ def test_a_strong_or_unchanged_feeling_gets_support_and_another_tool(
         assert support in said and "nine eight eight" in said
         assert d.mode is Mode.OFFER and "box" not in d._offers[0]
         assert "we could also try cyclic sighing" in said
+    d.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "felt"),
+    [("i feel better now", "better"), ("a lot calmer thanks", "better"),
+     ("i'm okay now", "better"), ("less anxious", "better"), ("worse honestly", "worse"),
+     ("a bit more on edge", "worse"), ("about the same", "same"),
+     ("not really any different", "same"), ("not much better", "same"),
+     ("it didn't really help", "same"), ("not worse", "same"),
+     ("thanks i feel better now bye", None), ("seven", None), ("no", None),
+     ("i don't know", None), ("start box breathing", None)],
+)  # fmt: skip
+def test_how_it_went_in_words(text: str, felt: str | None) -> None:
+    assert felt_change(text) == felt
+
+
+@pytest.mark.parametrize(
+    ("answer", "asked", "then", "said_after"),
+    [("i feel better now", "glad it's eased", "three", "from 6 to 3"),
+     ("i feel better now", "glad it's eased", "skip", "Thank you. We can try another"),
+     ("not really any different", "doesn't always shift", "skip", "nine eight eight"),
+     ("worse if anything", "sorry it feels worse", "skip", "nine eight eight")],
+)  # fmt: skip
+def test_an_answer_in_words_after_an_exercise_is_not_a_goodbye(
+    app: App, answer: str, asked: str, then: str, said_after: str
+) -> None:
+    # "i feel better now" is also a way to say goodbye; asked how strong the feeling is
+    # now, it is an answer: Steady asks once for the number, in words that fit.
+    log = MemoryLog()
+    d, out = talk(app, log)
+    d.hear("i feel anxious, about a six")
+    d.hear("yes")
+    finish(d)
+    d.hear(answer)
+    assert asked in out.getvalue() and not d.done and d.mode is Mode.RATE_AFTER
+    d.hear(then)
+    assert said_after in out.getvalue() and not d.done
+    assert log.rows[0].after == (3 if then == "three" else None)
+    d.close()
+
+
+def test_a_goodbye_with_the_answer_still_ends(app: App) -> None:
+    d, _ = talk(app, MemoryLog())
+    d.hear("i feel anxious, about a six")
+    d.hear("yes")
+    finish(d)
+    d.hear("thanks i feel better now bye")
+    assert d.done
     d.close()
