@@ -382,3 +382,11 @@ def test_something_else_after_the_people_is_heard_as_usual(app: App) -> None:
     d.hear("i need to talk to a human")
     d.hear("i feel anxious")
     assert d.mode is Mode.RATE_BEFORE
+
+
+def test_help_says_how_to_reach_a_person(app: App) -> None:
+    d, out = talk(app)
+    d.hear("help")
+    assert "a person to talk to" in out.getvalue() and "not a crisis service" in out.getvalue()
+    d.hear("who can i call")
+    assert "nine eight eight" in out.getvalue()
