@@ -65,6 +65,9 @@ log = logging.getLogger(__name__)
 
 MAX_UNKNOWN = 3
 """After this many turns not understood in a row, stop re-prompting."""
+QUESTION_WAIT = 300.0
+"""Seconds a yes-or-no question (an offer, "did you mean", "shall I listen?") stays
+open; a "yes" much later was probably said to someone else (scaled by time_scale)."""
 SURE = 0.9
 """A control command during grounding must be this clear to count (else it is an answer)."""
 _MISUNDERSTOOD = re.compile(
@@ -160,6 +163,11 @@ class Mode(enum.Enum):
     JOURNAL_SAVE = "journal_save"  # asked "shall I save it?"
     JOURNAL_READ = "journal_read"  # read an entry back, asked "the one before?"
     LISTEN_OFFER = "listen_offer"  # named people to talk to, asked "shall I listen meanwhile?"
+
+
+_EXPIRING = (Mode.OFFER, Mode.CONFIRM, Mode.LISTEN_OFFER)
+"""Questions that lapse after :data:`QUESTION_WAIT`. A rating, "shall I keep it?" and
+the journal's "the one before?" wait as long as it takes: nothing is lost by waiting."""
 
 
 @dataclass(frozen=True)
@@ -278,6 +286,7 @@ class Dialog:
     _before: int | None = None
     _rate_tries: int = 0
     _felt: str | None = None  # "better", "worse" or "same", said instead of a number after
+    _asked_at: float = 0.0  # when the open yes-or-no question was asked
     _offer_eased: bool = False  # "i'm not sure" to an offer was answered once already
     _started_at: float = 0.0
     _draft: Draft | None = None
@@ -301,6 +310,10 @@ class Dialog:
         it may be Steady's own voice. Only a clear command or a crisis counts then.
         """
         transcript = heard if isinstance(heard, Transcript) else Transcript(heard)
+        if self.mode in _EXPIRING and (
+            self.clock.now() - self._asked_at > QUESTION_WAIT * self.time_scale
+        ):
+            self.mode = Mode.IDLE  # asked long ago: a "yes" now was likely meant for someone else
         match = match_transcript(self.matcher, transcript, self._expected())
         self._level = transcript.level
         if while_speaking and not _barges_in(match):
@@ -373,6 +386,7 @@ class Dialog:
                 if not self._offer_eased:
                     # Not a no: make the step smaller (the shortest round), once.
                     self._offer_eased = True
+                    self._ask(Mode.OFFER)
                     self._say(
                         self.replies.get("offer_unsure", exercise=self._name(self._offers[0]))
                     )
@@ -388,6 +402,7 @@ class Dialog:
                 self._offer_eased = False
                 self._offers = self._offers[1:]
                 if self._offers:
+                    self._ask(Mode.OFFER)
                     self._say(
                         self.replies.get("offer_another", exercise=self._name(self._offers[0]))
                     )
@@ -465,7 +480,7 @@ class Dialog:
             self._journal_read(match.text)
         elif intent == "reach_out":
             self._say(*reach_out_reply(self.locale, self.replies, self.contacts))
-            self.mode = Mode.LISTEN_OFFER
+            self._ask(Mode.LISTEN_OFFER)
         elif intent == "toolbox":
             names = {e.id: e.name for e in self.library.exercises.values()}
             self._say(*toolbox_lines(self.replies, self.history, names))
@@ -488,7 +503,7 @@ class Dialog:
         advice = self._microphone_advice()
         if match.guess is not None and self._unknown_streak <= MAX_UNKNOWN:
             self._guess = match
-            self.mode = Mode.CONFIRM
+            self._ask(Mode.CONFIRM)
             label = self.replies.get(f"labels.{match.guess}")
             self._say(*advice, self.replies.get("did_you_mean", option=label))
         elif advice:
@@ -557,9 +572,14 @@ class Dialog:
         self._offer(offers)
         return [self.replies.get("offer", exercise=self._name(offers[0]))]
 
+    def _ask(self, mode: Mode) -> None:
+        """Wait for the answer to a yes-or-no question (see :data:`QUESTION_WAIT`)."""
+        self.mode = mode
+        self._asked_at = self.clock.now()
+
     def _offer(self, exercises: list[str]) -> None:
         """Wait for a yes or no to ``exercises[0]`` (the rest follow a no)."""
-        self.mode = Mode.OFFER
+        self._ask(Mode.OFFER)
         self._offer_eased = False
         self._offers = exercises
 

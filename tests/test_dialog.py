@@ -14,7 +14,7 @@ from assistant.app import App
 from assistant.audio_in import ScriptedSource
 from assistant.clock import MonotonicClock, VirtualClock
 from assistant.config import Settings
-from assistant.dialog import Dialog, Mode
+from assistant.dialog import QUESTION_WAIT, Dialog, Mode
 from assistant.output import PrintedOutput, TrackingOutput
 from assistant.runtime import listen
 from assistant.safety import Contact
@@ -390,3 +390,34 @@ def test_help_says_how_to_reach_a_person(app: App) -> None:
     assert "a person to talk to" in out.getvalue() and "not a crisis service" in out.getvalue()
     d.hear("who can i call")
     assert "nine eight eight" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("question", "mode"),
+    [("i'm so overwhelmed, about a seven", Mode.OFFER), ("i need help calming down", Mode.CONFIRM),
+     ("who can i call", Mode.LISTEN_OFFER)],
+)  # fmt: skip
+def test_a_question_lapses_after_a_while(app: App, question: str, mode: Mode) -> None:
+    # A "yes" long after "would you like to…?" was probably said to someone else.
+    d, out = talk(app, virtual=True)
+    clock = d.clock
+    assert isinstance(clock, VirtualClock)
+    d.hear(question)
+    assert d.mode is mode
+    clock.advance(QUESTION_WAIT * app.settings.time_scale + 1)
+    d.hear("yes")
+    assert d.mode is Mode.IDLE and "Tell me how you're feeling" in out.getvalue()
+
+
+def test_a_question_answered_in_time_still_counts(app: App) -> None:
+    d, out = talk(app, virtual=True)
+    clock = d.clock
+    assert isinstance(clock, VirtualClock)
+    d.hear("i'm so overwhelmed, about a seven")
+    half = QUESTION_WAIT * app.settings.time_scale / 2 + 1
+    clock.advance(half)
+    d.hear("no")
+    clock.advance(half)
+    d.hear("yes")  # to the second offer, asked after the "no"
+    assert "Let's begin box breathing" in out.getvalue()
+    d.close()
