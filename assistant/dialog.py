@@ -647,11 +647,10 @@ class Dialog:
         self._session = None
         if skip:
             if self._felt in ("same", "worse"):
-                self._say(self.replies.get("rate_skipped"), *self._support_lines("unchanged"))
-            elif self._felt == "better":
-                self._say(self.replies.get("rate_skipped"), self.replies.get("after_rating"))
+                then = self._support_lines("unchanged")
             else:
-                self._say(self.replies.get("rate_skipped"), self.replies.get("after_exercise"))
+                then = [self.replies.get("after_rating" if self._felt else "after_exercise")]
+            self._say(self.replies.get("rate_skipped"), *then)
             return True
         return False
 

@@ -100,10 +100,10 @@ def _examples(matcher: IntentMatcher) -> Iterable[tuple[str, str, bool]]:
         if intent.kind == FILLER:
             continue  # "oh" in the grammar would be heard for "no"
         for sentence in intent.sentences:
-            slotted = "{duration}" in sentence
+            slotted = DURATION in sentence
             for rating in SAMPLE_RATINGS if "{rating}" in sentence else ("",):
-                for duration in SAMPLE_DURATIONS if "{duration}" in sentence else ("",):
-                    filled = sentence.replace("{rating}", rating).replace("{duration}", duration)
+                for duration in SAMPLE_DURATIONS if slotted else ("",):
+                    filled = sentence.replace("{rating}", rating).replace(DURATION, duration)
                     yield intent.name, " ".join(filled.split()), slotted
 
 

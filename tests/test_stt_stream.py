@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -35,6 +36,15 @@ def speech(text: str, tmp_path: Path) -> bytes:
     return convert(load_wav(espeak(text, tmp_path / f"{name}.wav"))).pcm
 
 
+def recording(
+    tmp_path: Path, *parts: str | float, say: Callable[[str, Path], bytes] = speech
+) -> bytes:
+    """Audio of ``parts`` in order: text spoken by ``say``, numbers as seconds of silence."""
+    return b"".join(
+        Audio.silence(p).pcm if isinstance(p, float) else say(p, tmp_path) for p in parts
+    )
+
+
 def stream(stt: VoskSpeechToText, pcm: bytes) -> list[Transcript]:
     rec = stt.start()
     finals: list[Transcript] = []
@@ -46,13 +56,7 @@ def stream(stt: VoskSpeechToText, pcm: bytes) -> list[Transcript]:
 
 def test_a_pause_inside_a_sentence_does_not_split_it(stt: VoskSpeechToText, tmp_path: Path) -> None:
     # "i feel ... anxious": people stop to find the word.
-    pcm = (
-        Audio.silence(0.5).pcm
-        + speech("I feel", tmp_path)
-        + Audio.silence(0.9).pcm
-        + speech("anxious", tmp_path)
-        + Audio.silence(2.0).pcm
-    )
+    pcm = recording(tmp_path, 0.5, "I feel", 0.9, "anxious", 2.0)
     finals = stream(stt, pcm)
     assert [t.text for t in finals] == ["i feel anxious"]
 
@@ -82,13 +86,7 @@ def test_speech_after_a_long_silence_is_heard_whole(stt: VoskSpeechToText, tmp_p
 
 
 def test_two_requests_with_a_real_gap_stay_two(stt: VoskSpeechToText, tmp_path: Path) -> None:
-    pcm = (
-        Audio.silence(0.5).pcm
-        + speech("stop please", tmp_path)
-        + Audio.silence(1.5).pcm
-        + speech("start box breathing", tmp_path)
-        + Audio.silence(1.5).pcm
-    )
+    pcm = recording(tmp_path, 0.5, "stop please", 1.5, "start box breathing", 1.5)
     assert [t.text for t in stream(stt, pcm)] == ["stop please", "start box breathing"]
 
 
@@ -170,13 +168,7 @@ def _louder(pcm: bytes, factor: float) -> bytes:
 
 def test_speech_from_across_the_room_is_heard(stt: VoskSpeechToText, tmp_path: Path) -> None:
     """30 dB quieter than espeak renders it: a microphone far from the speaker."""
-    pcm = (
-        Audio.silence(0.5).pcm
-        + speech("I feel anxious", tmp_path)
-        + Audio.silence(1.5).pcm
-        + speech("I can't sleep", tmp_path)
-        + Audio.silence(1.5).pcm
-    )
+    pcm = recording(tmp_path, 0.5, "I feel anxious", 1.5, "I can't sleep", 1.5)
     finals = stream(stt, _louder(pcm, 10 ** (-30 / 20)))
     assert [t.text for t in finals] == ["i feel anxious", "i can't sleep"]
     assert [t.level for t in finals] == [None, None]
@@ -339,13 +331,7 @@ def test_a_settled_sentence_is_taken_after_a_short_pause(
 
 
 def test_a_duration_after_a_pause_is_not_cut_off(stt: VoskSpeechToText, tmp_path: Path) -> None:
-    pcm = (
-        Audio.silence(0.5).pcm
-        + spoken("box breathing", tmp_path)
-        + Audio.silence(0.3).pcm
-        + spoken("for five minutes", tmp_path)
-        + Audio.silence(2.0).pcm
-    )
+    pcm = recording(tmp_path, 0.5, "box breathing", 0.3, "for five minutes", 2.0, say=spoken)
     finals = stream(stt, pcm)
     assert len(finals) == 1 and finals[0].text.endswith("for five minutes")
 
@@ -354,13 +340,7 @@ def test_a_duration_after_a_pause_is_not_cut_off(stt: VoskSpeechToText, tmp_path
 def test_a_sentence_split_by_a_pause_reaches_the_crisis_check_whole(
     stt: VoskSpeechToText, matcher: IntentMatcher, tmp_path: Path, gap: float, together: bool
 ) -> None:
-    pcm = (
-        Audio.silence(0.5).pcm
-        + spoken("I want to sleep", tmp_path)
-        + Audio.silence(gap).pcm
-        + spoken("and never wake up", tmp_path)
-        + Audio.silence(2.0).pcm
-    )
+    pcm = recording(tmp_path, 0.5, "I want to sleep", gap, "and never wake up", 2.0, say=spoken)
     finals = stream(stt, pcm)
     assert len(finals) == 2, [t.text for t in finals]
     assert bool(finals[1].follows) is together
