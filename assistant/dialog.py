@@ -499,6 +499,11 @@ class Dialog:
             self._goodbye()
 
     def _unknown(self, match: Match) -> None:
+        if match.out_of_scope:
+            # Heard, just not something Steady does ("set a timer"): say what it is for.
+            self._unknown_streak = 0
+            self._reply("out_of_scope")
+            return
         self._unknown_streak += 1
         advice = self._microphone_advice()
         if match.guess is not None and self._unknown_streak <= MAX_UNKNOWN:

@@ -34,6 +34,13 @@ UNKNOWN = "unknown"
 FILLER = "filler"
 """A sound or word said while thinking ("um", "well", "let me think"): nothing to act on.
 Its intent file has kind ``filler``; it is matched only word for word."""
+OUT_OF_SCOPE = "out_of_scope"
+"""A request to a general voice assistant that Steady does not handle ("set a timer",
+"what's the weather"). Matched like any intent, but reported as ``unknown`` with
+:attr:`~assistant.matcher.Match.out_of_scope` set, and never in the recognizer's grammar."""
+NOT_IN_GRAMMAR = frozenset({FILLER, OUT_OF_SCOPE})
+"""Kinds of sentence file kept out of the grammar: "oh" there is heard for "no", and
+words no request of Steady's uses pull what people say away from its sentences."""
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from rapidfuzz import fuzz, process
 
 from assistant.crisis import CrisisDetector, CrisisFinding
 from assistant.crisis_net import CrisisNet, load_crisis
-from assistant.intents import FILLER, UNKNOWN, IntentSet
+from assistant.intents import FILLER, OUT_OF_SCOPE, UNKNOWN, IntentSet
 from assistant.numbers import Span, find_duration, find_rating, words_of
 from assistant.text import normalize, without_name
 
@@ -81,6 +81,9 @@ class Match:
     """The best intent when confidence was too low to take it (for "did you mean")."""
     matched: str = ""
     """The example sentence that scored best (for debugging)."""
+    out_of_scope: bool = False
+    """Understood, with ``intent`` ``unknown``, as a request Steady does not handle
+    ("set a timer for ten minutes"): not a failure to hear."""
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -89,6 +92,17 @@ class Match:
             "confidence": round(self.confidence, 3),
             "slots": {k: (int(v) if float(v).is_integer() else v) for k, v in self.slots.items()},
         }
+
+
+def _in_scope(match: Match) -> Match:
+    """``match`` as the rest of Steady sees it: a request Steady does not handle is
+    ``unknown`` (flagged :attr:`Match.out_of_scope`), and is never offered as a
+    "did you mean"."""
+    if match.intent == OUT_OF_SCOPE:
+        return replace(match, intent=UNKNOWN, guess=None, out_of_scope=True)
+    if match.guess == OUT_OF_SCOPE:
+        return replace(match, guess=None)
+    return match
 
 
 def _word_leanings(sentences: list[str], owners: list[str]) -> dict[str, dict[str, float]]:
@@ -278,14 +292,6 @@ class IntentMatcher:
                 votes[owner] = votes.get(owner, 0.0) + share
         return {k: v / len(words) for k, v in votes.items()}
 
-    def vocabulary(self) -> set[str]:
-        """Every word in the example sentences (for a grammar-limited recognizer)."""
-        words: set[str] = set()
-        for intent in self.intents.intents.values():
-            for s in intent.sentences:
-                words.update(w for w in s.split() if "{" not in w)
-        return words
-
     def match(self, text: str, prefer: Iterable[str] = (), *, check_crisis: bool = True) -> Match:
         """The intent of ``text``. Intents in ``prefer`` (what the dialog expects) get a
         small bonus, so "yes" after a question wins over a look-alike.
@@ -295,6 +301,9 @@ class IntentMatcher:
         finding = self.crisis.check(text) if check_crisis else None
         if finding is not None:
             return Match(text, "crisis", 1.0, crisis=finding)
+        return _in_scope(self._match(text, prefer))
+
+    def _match(self, text: str, prefer: Iterable[str]) -> Match:
         query, slots = _query(text)
         if not query:
             # Nothing but sounds like "um" and "hmm" (normalising drops them): a filler.
@@ -310,6 +319,12 @@ class IntentMatcher:
         best.sort(key=lambda b: b[1] + EVIDENCE_WEIGHT * evidence.get(b[0], 0.0), reverse=True)
         (intent, score, sentence) = best[0]
         tied = [b for b in best if score - b[1] < TIE]
+        ours = [b for b in tied if b[0] != OUT_OF_SCOPE]
+        if ours and len(ours) < len(tied):
+            # As close to a request of Steady's as to one it does not handle ("set a
+            # timer for five minutes of breathing"): Steady's own request is meant.
+            tied = ours
+            intent, score, sentence = ours[0]
         if len(tied) > 1:
             # A near-tie on sentence similarity: the telling words decide, and only a
             # clear lead counts; otherwise it is not a confident answer.
@@ -337,7 +352,7 @@ class IntentMatcher:
 
     def _exact_hit(self, text: str, query: str, slots: dict[str, float]) -> Match | None:
         intent = self._exact.get(query) if query else None
-        return None if intent is None else Match(text, intent, 1.0, slots, matched=query)
+        return None if intent is None else _in_scope(Match(text, intent, 1.0, slots, matched=query))
 
     def needed(self, intent: str) -> float:
         """The score at which ``intent`` is taken without asking."""

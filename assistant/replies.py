@@ -14,8 +14,8 @@ from assistant.datafiles import load_yaml, validate
 from assistant.errors import DataFileError
 
 REQUIRED = (
-    "first_run", "greeting", "help", "unknown", "unknown_final", "did_you_mean", "offer",
-    "start", "stopped", "finished", "goodbye", "crisis_open", "crisis_open_unsure",
+    "first_run", "greeting", "help", "unknown", "unknown_final", "out_of_scope", "did_you_mean",
+    "offer", "start", "stopped", "finished", "goodbye", "crisis_open", "crisis_open_unsure",
     "crisis_robot", "crisis_line", "crisis_trusted", "crisis_emergency", "crisis_offer",
     "crisis_misunderstood",
 )  # fmt: skip

@@ -15,7 +15,7 @@ from pathlib import Path
 from assistant.audio_format import Audio, convert
 from assistant.config import DEFAULT_END_SILENCE, DEFAULT_OPEN_PASS
 from assistant.crisis import CrisisFinding
-from assistant.intents import FILLER, UNKNOWN
+from assistant.intents import FILLER, NOT_IN_GRAMMAR, UNKNOWN
 from assistant.matcher import IntentMatcher, Match
 from assistant.paths import intents_dir, models_dir
 from assistant.stt import SpeechToText, Transcript, VoskSpeechToText, join_utterances
@@ -53,6 +53,10 @@ RUNNERS_UP_CLOSE = 0.9
 """A grammar reading disputed by the open reading still counts when it matched this
 well and at least :data:`RUNNERS_UP_SHARE` of the grammar's runners-up mean the same."""
 RUNNERS_UP_SHARE = 0.5
+ELSEWHERE_SURE = 0.9
+"""An open reading matched this well to a request Steady does not handle outweighs crisis
+words found only among the grammar pass's runners-up (which are guesses) and by the
+net's near misses."""
 ADDRESS_PHRASES = (
     "steady",
     "hey steady",
@@ -94,11 +98,11 @@ def grammar_vocabulary(matcher: IntentMatcher) -> set[str]:
 
 
 def _examples(matcher: IntentMatcher) -> Iterable[tuple[str, str, bool]]:
-    """Every example sentence (fillers aside) as (intent, phrase, has a duration), its
-    slots filled with common values."""
+    """Every example sentence (fillers and out-of-scope requests aside) as (intent,
+    phrase, has a duration), its slots filled with common values."""
     for intent in matcher.intents.intents.values():
-        if intent.kind == FILLER:
-            continue  # "oh" in the grammar would be heard for "no"
+        if intent.kind in NOT_IN_GRAMMAR:
+            continue
         for sentence in intent.sentences:
             slotted = DURATION in sentence
             for rating in SAMPLE_RATINGS if "{rating}" in sentence else ("",):
@@ -108,7 +112,7 @@ def _examples(matcher: IntentMatcher) -> Iterable[tuple[str, str, bool]]:
 
 
 def grammar_phrases(matcher: IntentMatcher) -> list[str]:
-    """Every example sentence (fillers aside), slots filled with common values, as
+    """Every example sentence (see :func:`_examples`), slots filled with common values, as
     grammar phrases, and the ways of addressing Steady by name (:data:`ADDRESS_PHRASES`)."""
     out = {phrase for _, phrase, _ in _examples(matcher)}
     out.update(ADDRESS_PHRASES)
@@ -180,12 +184,26 @@ def match_transcript(
     """
     readings = transcript.texts()
     finding = heard_crisis(matcher, transcript)
+    if finding is not None and finding.unsure and _plainly_elsewhere(matcher, transcript):
+        # "how tall is mount everest" heard plainly by the open pass, while the grammar
+        # pass, forcing it into Steady's sentences, guessed "...mouth overdosed".
+        log.debug("a runner-up's crisis words set aside: %r is a request", transcript.open_text)
+        finding = None
     if finding is not None:
         return Match(transcript.text or readings[0], "crisis", 1.0, crisis=finding)
     if not readings:
         return matcher.match("", prefer)
     chosen = _from_best_readings(matcher, transcript, tuple(prefer))
     return _whole_sentence_runner_up(matcher, transcript, chosen) or chosen
+
+
+def _plainly_elsewhere(matcher: IntentMatcher, transcript: Transcript) -> bool:
+    """The open-vocabulary pass, which is not pulled towards Steady's sentences, heard
+    a request Steady does not handle, word for word or nearly."""
+    if not transcript.open_text:
+        return False
+    match = matcher.match(transcript.open_text, check_crisis=False)
+    return match.out_of_scope and match.confidence >= ELSEWHERE_SURE
 
 
 def _whole_sentence_runner_up(
@@ -196,7 +214,9 @@ def _whole_sentence_runner_up(
     were understood less well than :data:`WHOLE_SENTENCE_OVER` as another intent:
     "i feel me the middle" with "i feel miserable" among its runners-up, "time" and
     "staff" for "stop", "hell" and "well" for "help"."""
-    if chosen.intent not in (UNKNOWN, FILLER) and chosen.confidence >= WHOLE_SENTENCE_OVER:
+    if chosen.out_of_scope or (
+        chosen.intent not in (UNKNOWN, FILLER) and chosen.confidence >= WHOLE_SENTENCE_OVER
+    ):
         return None
     best = transcript.best_readings()
     for text in transcript.alternatives:
@@ -221,8 +241,9 @@ def _from_best_readings(
 
     primary = [t for t in (transcript.text, transcript.open_text) if t]
     matches = [(t, understand(t)) for t in primary]
-    # Fillers are not requests: one decides only when nothing else was understood.
-    known = [(t, m) for t, m in matches if m.intent not in (UNKNOWN, FILLER)]
+    # Fillers are not requests: one decides only when nothing else was understood. A
+    # request Steady does not handle was understood, and weighs like any other.
+    known = [(t, m) for t, m in matches if m.intent not in (UNKNOWN, FILLER) or m.out_of_scope]
     if not known:
         # Here runner-up readings only break a deadlock; one that is a whole sentence
         # of Steady's is weighed afterwards (_whole_sentence_runner_up).
@@ -249,6 +270,8 @@ def _from_best_readings(
     # does not resemble the chosen intent at all, ask rather than act.
     # An exact example heard by the open pass needs no second opinion: that pass is not
     # pulled towards Steady's sentences.
+    if best.out_of_scope:
+        return best
     exact = best.confidence >= 1.0
     exact_open = text == transcript.open_text and exact
     disputed = (

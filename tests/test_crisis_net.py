@@ -154,8 +154,8 @@ def test_two_readings_that_half_match_the_same_intent_agree(matcher: IntentMatch
 
 
 def test_one_text_heard_by_both_passes_is_one_opinion(matcher: IntentMatcher) -> None:
-    # Both passes heard "what day is it": that is not two votes for its weak guess.
-    for text, guess in (("what day is it", "sad"), ("slow it", "slower")):
+    # Both passes heard "what day": that is not two votes for its weak guess.
+    for text, guess in (("what day", "journal"), ("slow it", "slower")):
         match = match_transcript(matcher, Transcript(text, open_text=text))
         assert match.intent == "unknown" and match.guess == guess
 
@@ -237,3 +237,24 @@ def test_a_reading_understood_well_is_not_overruled_by_a_runner_up(
 ) -> None:
     heard = Transcript("i feel anxious", open_text="i feel anxious", alternatives=("i feel sad",))
     assert match_transcript(matcher, heard).intent == "anxious"
+
+
+def test_runner_ups_do_not_overrule_a_plainly_heard_request_steady_does_not_handle(
+    matcher: IntentMatcher,
+) -> None:
+    # The grammar pass forces "how tall is mount everest" into Steady's words, and one
+    # of its guesses holds a crisis word; the open pass heard the question as it was.
+    runners = ("out all his mouth have rest", "out all his mouth overdosed")
+    heard = Transcript(
+        "out all his mouth have rest", open_text="how tall is mount everest", alternatives=runners
+    )
+    match = match_transcript(matcher, heard)
+    assert (match.intent, match.out_of_scope) == ("unknown", True)
+    # Without that plain reading the guess still counts, as it always did.
+    unclear = Transcript(
+        "out all his mouth have rest", open_text="out all his", alternatives=runners
+    )
+    assert match_transcript(matcher, unclear).intent == "crisis"
+    # And a crisis statement in a best reading is never set aside.
+    said = Transcript("i took too many pills", open_text="how tall is mount everest")
+    assert match_transcript(matcher, said).intent == "crisis"

@@ -421,3 +421,14 @@ def test_a_question_answered_in_time_still_counts(app: App) -> None:
     d.hear("yes")  # to the second offer, asked after the "no"
     assert "Let's begin box breathing" in out.getvalue()
     d.close()
+
+
+def test_a_request_steady_does_not_handle_gets_what_it_is_for(app: App) -> None:
+    d, out = talk(app)
+    for _ in range(4):  # understood each time: never "I'm having trouble understanding"
+        match = d.hear("set a timer for ten minutes")
+        assert match.intent == "unknown" and match.out_of_scope
+    said = out.getvalue()
+    assert "not something I can do" in said or "can't help with that one" in said
+    assert "trouble understanding" not in said and "didn't catch" not in said
+    assert d.mode is Mode.IDLE

@@ -161,3 +161,47 @@ def test_a_word_said_while_thinking_does_not_end_the_session(matcher: IntentMatc
     # "well" is a word only goodbye's examples use ("well bye"); alone it is not a goodbye.
     assert matcher.match("well").intent != "goodbye"
     assert matcher.match("well bye").intent == "goodbye"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "set a timer for twenty minutes",
+        "what's the weather like this weekend",
+        "turn the heating up please",
+        "play my playlist",
+        "how far is it to the station",
+        "remind me to pay the gas bill",
+        "what's on my calendar tomorrow",
+    ],
+)
+def test_a_request_steady_does_not_handle_is_understood_as_such(
+    matcher: IntentMatcher, text: str
+) -> None:
+    m = matcher.match(text)
+    assert (m.intent, m.out_of_scope, m.guess) == ("unknown", True, None), m
+    assert m.as_json()["intent"] == "unknown"  # the command-line contract knows no more
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("stop the timer", "stop"),
+        ("cancel the timer", "stop"),
+        ("set a timer for five minutes of breathing", "breathe"),
+        ("i'm worried about the weather", "anxious"),
+        ("i can't sleep it's three am", "sleep"),
+        ("turn it off", "stop"),
+    ],
+)
+def test_steadys_own_requests_win_over_look_alikes_it_does_not_handle(
+    matcher: IntentMatcher, text: str, intent: str
+) -> None:
+    m = matcher.match(text)
+    assert (m.intent, m.out_of_scope) == (intent, False), m
+
+
+def test_requests_steady_does_not_handle_stay_out_of_the_grammar(matcher: IntentMatcher) -> None:
+    phrases = set(grammar_phrases(matcher))
+    assert "what's the weather" not in phrases and "set a timer" not in phrases
+    assert "stop the timer" in phrases
