@@ -342,6 +342,7 @@ def test_everyday_words_the_recognizer_turns_into_means_are_set_aside(
         "i'm nervous about to my rope",
         "my head's gun to explode",
         "waiting for bad noose today",
+        "i knew him as an optimal rope",  # "i'm nervous about tomorrow", open pass
     ):
         assert matcher.match(heard).intent != "crisis"
     # "guide me through" heard as "died lethal": "lethal" alone is not enough.
@@ -349,6 +350,8 @@ def test_everyday_words_the_recognizer_turns_into_means_are_set_aside(
     for meant in (
         "i put a gun to my head",
         "i tied my rope to the beam",
+        "i have rope",
+        "rope in the garage",
         "the noose is ready",
         "is it lethal",
         "what's a lethal amount of insulin",
