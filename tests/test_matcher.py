@@ -205,3 +205,18 @@ def test_requests_steady_does_not_handle_stay_out_of_the_grammar(matcher: Intent
     phrases = set(grammar_phrases(matcher))
     assert "what's the weather" not in phrases and "set a timer" not in phrases
     assert "stop the timer" in phrases
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("help me", "help"),
+        ("please help me", "help"),  # not "please help me sleep"
+        ("can you help me", "help"),
+        ("help me sleep", "sleep"),
+        ("help me breathe", "breathe"),
+        ("i need help", "reach_out"),
+    ],
+)
+def test_a_bare_plea_for_help_is_answered(matcher: IntentMatcher, text: str, intent: str) -> None:
+    assert matcher.match(text).intent == intent
