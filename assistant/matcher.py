@@ -47,6 +47,16 @@ CONTAINED_MIN_WORDS = 3
 """Examples this long or longer also count when contained in a longer utterance..."""
 CONTAINED_WEIGHT = 0.9
 """...at this discount."""
+SAID_ALONE = frozenset(
+    {"stop", "pause", "resume", "slower", "faster", "repeat", "yes", "no", "goodbye"}
+)
+"""Commands and answers, which people say on their own or with a few words around them
+("okay let's stop now please"). Inside a longer sentence their words mean something
+else: "my mind won't stop going over the what ifs" is not a stop, "the squeeze and let
+go exercise" not a yes."""
+SAID_ALONE_EXTRA = 4
+"""How many words more than its example an utterance may have for a command's example
+to count as contained in it."""
 TIE = 0.04
 """Intents scoring within this of the best are tied."""
 AGREE = 0.62
@@ -420,6 +430,8 @@ class IntentMatcher:
                 score_cutoff=CUTOFF / CONTAINED_WEIGHT,
             ):
                 i = idx + self._first_long
+                if self._owners[i] in SAID_ALONE and words > self._counts[i] + SAID_ALONE_EXTRA:
+                    continue
                 score *= CONTAINED_WEIGHT * in_order(self._sentences[i], query)
                 best[i] = max(best.get(i, 0.0), score)
         ranked = sorted(best.items(), key=lambda kv: kv[1], reverse=True)[:limit]

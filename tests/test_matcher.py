@@ -220,3 +220,16 @@ def test_requests_steady_does_not_handle_stay_out_of_the_grammar(matcher: Intent
 )
 def test_a_bare_plea_for_help_is_answered(matcher: IntentMatcher, text: str, intent: str) -> None:
     assert matcher.match(text).intent == intent
+
+
+def test_a_command_inside_a_longer_sentence_is_not_that_command(matcher: IntentMatcher) -> None:
+    # "won't stop" is not a stop, "let go" not a yes.
+    assert matcher.match("my mind won't stop going over all the what ifs").intent != "stop"
+    assert matcher.match("the squeeze and let go exercise").intent == "relax_muscles"
+    # Said with a few words around it, a command is still one.
+    for text, intent in (
+        ("okay i think we can stop now please", "stop"),
+        ("can we please go a little bit slower", "slower"),
+        ("no thank you not right now", "no"),
+    ):
+        assert matcher.match(text).intent == intent, text
