@@ -258,3 +258,14 @@ def test_runner_ups_do_not_overrule_a_plainly_heard_request_steady_does_not_hand
     # And a crisis statement in a best reading is never set aside.
     said = Transcript("i took too many pills", open_text="how tall is mount everest")
     assert match_transcript(matcher, said).intent == "crisis"
+
+
+def test_a_sentence_heard_word_for_word_stands_when_the_other_pass_made_out_nothing(
+    matcher: IntentMatcher,
+) -> None:
+    # The open pass turned "my nerves are shot" into nonsense; nothing else disputes it.
+    heard = Transcript("my nerves are shot", open_text="my learn martial art")
+    assert match_transcript(matcher, heard).intent == "anxious"
+    # A request Steady does not handle, heard plainly, still disputes it.
+    elsewhere = Transcript("my nerves are shot", open_text="set a timer for ten minutes")
+    assert match_transcript(matcher, elsewhere).intent == "unknown"
