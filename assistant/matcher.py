@@ -358,11 +358,12 @@ class IntentMatcher:
     def exact(self, text: str) -> Match | None:
         """``text`` as one of the example sentences word for word (slots aside), without
         the crisis check or any fuzzy scoring; None when it is not one."""
-        return self._exact_hit(text, *_query(text))
+        hit = self._exact_hit(text, *_query(text))
+        return None if hit is None else _in_scope(hit)
 
     def _exact_hit(self, text: str, query: str, slots: dict[str, float]) -> Match | None:
         intent = self._exact.get(query) if query else None
-        return None if intent is None else _in_scope(Match(text, intent, 1.0, slots, matched=query))
+        return None if intent is None else Match(text, intent, 1.0, slots, matched=query)
 
     def needed(self, intent: str) -> float:
         """The score at which ``intent`` is taken without asking."""

@@ -283,12 +283,16 @@ def _from_best_readings(
     )
     if not disputed or matcher.support(others[0], best.intent) >= SUPPORT_MIN:
         return best
-    share = _runners_up_share(understand, transcript, best)
-    if share is None:
+    n_best = [t for t in transcript.alternatives if t not in primary]
+    if not n_best:
         # No runners-up to scatter, and the other reading made out nothing.
         vouched = exact and all(_heard_nothing(m, best) for t, m in matches if t != text)
     else:
-        vouched = best.confidence >= RUNNERS_UP_CLOSE and share >= RUNNERS_UP_SHARE
+        # Runners-up are matched only when their agreement could decide.
+        vouched = (
+            best.confidence >= RUNNERS_UP_CLOSE
+            and _runners_up_share(understand, n_best, best) >= RUNNERS_UP_SHARE
+        )
     if not vouched:
         return Match(best.text, UNKNOWN, best.confidence, best.slots, guess=best.intent)
     return best
@@ -333,20 +337,15 @@ def _safe_exact(match: Match) -> bool:
     return match.confidence >= 1.0 and match.intent in SAFE_ON_EXACT
 
 
-def _runners_up_share(
-    understand: Callable[[str], Match], transcript: Transcript, best: Match
-) -> float | None:
-    """The share of the grammar pass's runners-up that mean what ``best`` means (None
-    when there are none).
+def _runners_up_share(understand: Callable[[str], Match], runners: list[str], best: Match) -> float:
+    """The share of the grammar pass's ``runners`` (its n-best list beyond the best
+    readings; not empty) that mean what ``best`` means.
 
     In noise the open reading often turns to nonsense ("muscle relaxation" -> "sorry
     like station") while the grammar heard a sentence of Steady's. Speech Steady does not
     know, forced into its sentences, comes back as an n-best list of unrelated ones;
     speech it does know comes back as variations of the same request.
     """
-    runners = [t for t in transcript.alternatives if t not in transcript.best_readings()]
-    if not runners:
-        return None
     same = 0
     for text in runners:
         m = understand(text)
