@@ -394,7 +394,7 @@ def test_help_says_how_to_reach_a_person(app: App) -> None:
 
 @pytest.mark.parametrize(
     ("question", "mode"),
-    [("i'm so overwhelmed, about a seven", Mode.OFFER), ("i need help calming down", Mode.CONFIRM),
+    [("i'm so overwhelmed, about a seven", Mode.OFFER), ("my breathing feels odd", Mode.CONFIRM),
      ("who can i call", Mode.LISTEN_OFFER)],
 )  # fmt: skip
 def test_a_question_lapses_after_a_while(app: App, question: str, mode: Mode) -> None:
