@@ -107,6 +107,9 @@ class Transcript:
     """The best readings of the utterance that ended just before this one began (within
     :data:`FOLLOW_GAP`): a pause can split one sentence in two ("i want to sleep" |
     "and never wake up"), and the crisis check reads the halves together."""
+    from_grammar: bool = False
+    """:attr:`text` and :attr:`alternatives` come from the grammar pass, which puts any
+    speech into Steady's own sentences (not typed text or the open vocabulary)."""
 
     def texts(self) -> list[str]:
         """Every distinct reading of the utterance, best first."""
@@ -643,6 +646,7 @@ class _VoskRecognition(Recognition):
             heard_unknown=heard_unknown,
             alternatives=tuple(t for t in alternatives if t),
             level=None if self.gain is None else self.gain.heard_since(self.level_mark),
+            from_grammar=self.grammar,
         )
 
     def flush(self) -> Transcript | None:
@@ -677,6 +681,7 @@ def join_utterances(first: Transcript | None, second: Transcript | None) -> Tran
         heard_unknown=first.heard_unknown or second.heard_unknown,
         level=second.level or first.level,
         follows=first.follows,
+        from_grammar=first.from_grammar or second.from_grammar,
         alternatives=(
             *(f"{alt} {second.text}".strip() for alt in first.alternatives),
             *(f"{first.text} {alt}".strip() for alt in second.alternatives),

@@ -235,8 +235,11 @@ def _from_best_readings(
     understood: dict[str, Match] = {}
 
     def understand(text: str) -> Match:
+        # The grammar pass and its runners-up are held to Steady's words whatever was
+        # said; the open pass and typed text are not (see matcher.WORDS_SURE).
         if text not in understood:
-            understood[text] = matcher.match(text, prefer, check_crisis=False)
+            free = text == transcript.open_text or not transcript.from_grammar
+            understood[text] = matcher.match(text, prefer, check_crisis=False, free_words=free)
         return understood[text]
 
     primary = [t for t in (transcript.text, transcript.open_text) if t]

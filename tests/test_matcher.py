@@ -3,6 +3,7 @@ match nearly all of it; the held-out set is measured by bench/accuracy.py, not h
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,9 @@ import yaml
 
 from assistant.intents import REQUIRED_INTENTS
 from assistant.matcher import IntentMatcher, in_order
+from assistant.stt import Transcript
 from assistant.text import without_name
-from assistant.understand import grammar_phrases
+from assistant.understand import grammar_phrases, match_transcript
 
 ROOT = Path(__file__).resolve().parent.parent
 TUNE = yaml.safe_load((ROOT / "bench" / "phrases" / "tune_en.yaml").read_text())
@@ -233,3 +235,53 @@ def test_a_command_inside_a_longer_sentence_is_not_that_command(matcher: IntentM
         ("no thank you not right now", "no"),
     ):
         assert matcher.match(text).intent == intent, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["help me calm down", "i need to calm down", "can you help me calm down", "calm me down"],
+)
+def test_asking_to_be_calmed_starts_slow_breathing(matcher: IntentMatcher, text: str) -> None:
+    assert matcher.match(text).intent == "breathe"
+
+
+def test_a_feeling_beside_a_request_to_calm_down_is_not_mistaken(matcher: IntentMatcher) -> None:
+    assert matcher.match("i need to calm down i am so angry").intent == "angry"
+    assert matcher.match("i can't calm down").intent == "anxious"
+
+
+def test_a_longer_example_holding_a_tied_one_explains_more(matcher: IntentMatcher) -> None:
+    # "i need to calm down" (breathe) and "i need to calm down before i say something"
+    # (angry) are both contained; the longer one accounts for more of what was said.
+    match = matcher.match("i need to calm down before i say something i regret")
+    assert match.intent == "angry"
+
+
+def test_a_nouns_is_is_read_as_a_word(matcher: IntentMatcher) -> None:
+    assert matcher.match("my anxiety's been really bad this week").intent == "anxious"
+
+
+def test_a_sentence_in_an_intents_own_words_is_taken(matcher: IntentMatcher) -> None:
+    # Unlike any one example, but "calms", "usually" and "ratings" are the toolbox's.
+    text = "what usually calms me down based on my ratings"
+    assert matcher.match(text).intent == "toolbox"
+    # The recognizer's grammar pass puts any speech into Steady's words: there the same
+    # sentence is only a "did you mean".
+    strict = matcher.match(text, free_words=False)
+    assert (strict.intent, strict.guess) == ("unknown", "toolbox")
+
+
+def test_words_alone_never_take_a_weak_match(matcher: IntentMatcher) -> None:
+    # The words as a whole are a second opinion on the closest sentence, not a first one.
+    assert matcher.match("how many i'm see mommy the cop").intent == "unknown"
+
+
+def test_only_free_speech_is_read_for_its_words(matcher: IntentMatcher) -> None:
+    text = "what usually calms me down based on my ratings"
+    # Typed, or heard by the open-vocabulary pass: taken.
+    assert match_transcript(matcher, Transcript(text)).intent == "toolbox"
+    heard = Transcript("what usually calm me go recording to my ratings", open_text=text)
+    assert match_transcript(matcher, replace(heard, from_grammar=True)).intent == "toolbox"
+    # Only the grammar pass heard it: asked about.
+    alone = match_transcript(matcher, Transcript(text, from_grammar=True))
+    assert (alone.intent, alone.guess) == ("unknown", "toolbox")
