@@ -457,3 +457,19 @@ def test_unrelated_turns_read_together_stay_harmless(matcher: IntentMatcher) -> 
         ("i can't sleep", "box breathing please"),
     ]:
         assert heard_crisis(matcher, Transcript(second, follows=(first,))) is None, second
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("i'm bleeding and i did it on purpose", True),
+        ("i bruised my arm deliberately", True),
+        ("the bleeding stopped after a minute", False),
+        ("i missed the train on purpose", False),
+    ],
+)
+def test_an_injury_said_to_be_deliberate_is_self_harm(
+    matcher: IntentMatcher, text: str, flagged: bool
+) -> None:
+    finding = matcher.crisis.check(text)
+    assert (finding is not None and finding.category == "self_harm") if flagged else finding is None
