@@ -888,7 +888,7 @@ class Dialog:
             else:
                 runner.hear(text)
             return
-        if (intent in ("no", UNKNOWN) or intent not in CONTROLS) and len(words.split()) <= 4:
+        if (intent == "no" or intent not in CONTROLS) and len(words.split()) <= 4:
             # "talk me through it" reads like a request for an exercise, "no tones" like
             # a no: a few words about the exercise's cues or steps are about this one.
             if _SKIP.search(words):
