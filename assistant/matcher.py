@@ -124,31 +124,6 @@ def _in_scope(match: Match) -> Match:
     return match
 
 
-def _word_leanings(sentences: list[str], owners: list[str]) -> dict[str, dict[str, float]]:
-    """For each content word, how its one vote splits among the intents that use it.
-
-    An intent's share is how often its examples use the word, relative to all the words
-    of its examples (so an intent with many examples does not outvote one with few);
-    the shares of a word sum to 1. "muscles" appears in a body scan now and then, but
-    it is mostly a muscle-relaxation word, and votes that way.
-    """
-    uses: dict[str, dict[str, int]] = {}
-    totals: dict[str, int] = {}
-    for sentence, owner in zip(sentences, owners, strict=True):
-        for word in sentence.split():
-            if word in STOP_WORDS:
-                continue
-            per_owner = uses.setdefault(word, {})
-            per_owner[owner] = per_owner.get(owner, 0) + 1
-            totals[owner] = totals.get(owner, 0) + 1
-    leanings: dict[str, dict[str, float]] = {}
-    for word, per_owner in uses.items():
-        rates = {owner: n / totals[owner] for owner, n in per_owner.items()}
-        whole = sum(rates.values())
-        leanings[word] = {owner: rate / whole for owner, rate in rates.items()}
-    return leanings
-
-
 _IS = re.compile(r"\b([a-z]+)'s\b")
 
 
@@ -263,7 +238,6 @@ class IntentMatcher:
         counts = [s.count(" ") + 1 for s in self._sentences]
         self._first_long = bisect.bisect_left(counts, CONTAINED_MIN_WORDS)
         self._counts = counts
-        self._leanings = _word_leanings(sentences, owners)
         self._words = Building(sentences, owners, STOP_WORDS)
         self._strict = {i.name: i.accept for i in intents.intents.values() if i.accept is not None}
 
@@ -314,15 +288,17 @@ class IntentMatcher:
         """For each intent, the share of the telling words in ``query`` that point to it.
 
         Each content word splits one vote among the intents whose examples use it, in
-        proportion to how often each uses it (see :func:`_word_leanings`); words no
-        example uses count against every intent. Stop words do not vote.
+        proportion to how often each uses it
+        (:attr:`~assistant.word_model.WordModel.leanings`); words no example uses count
+        against every intent. Stop words do not vote.
         """
         words = [w for w in query.split() if w not in STOP_WORDS]
         if not words:
             return {}
+        leanings = self._words.get().leanings
         votes: dict[str, float] = {}
         for word in words:
-            for owner, share in self._leanings.get(word, {}).items():
+            for owner, share in leanings.get(word, {}).items():
                 votes[owner] = votes.get(owner, 0.0) + share
         return {k: v / len(words) for k, v in votes.items()}
 

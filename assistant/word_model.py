@@ -39,7 +39,8 @@ def features(words: list[str], stop_words: Collection[str]) -> list[str]:
 
 class WordModel:
     """Multinomial naive Bayes over the example sentences, every intent equally likely
-    beforehand (an intent with many examples is not favoured)."""
+    beforehand (an intent with many examples is not favoured), and the same counts as
+    :attr:`leanings`."""
 
     def __init__(
         self, sentences: Iterable[str], owners: Iterable[str], stop_words: Collection[str]
@@ -48,6 +49,13 @@ class WordModel:
         counts: dict[str, Counter[str]] = {}
         for sentence, owner in zip(sentences, owners, strict=True):
             counts.setdefault(owner, Counter()).update(features(sentence.split(), stop_words))
+        self.leanings = _leanings(counts)
+        """For each content word, how its one vote splits among the intents that use it.
+
+        An intent's share is how often its examples use the word, relative to all the
+        content words of its examples (so an intent with many examples does not outvote
+        one with few); the shares of a word sum to 1. "muscles" appears in a body scan now
+        and then, but it is mostly a muscle-relaxation word, and votes that way."""
         vocabulary = set().union(*counts.values()) if counts else set()
         self.vocabulary = frozenset(vocabulary)
         self._log: dict[str, dict[str, float]] = {}
@@ -71,6 +79,24 @@ class WordModel:
         weights = {owner: math.exp(s - top) for owner, s in scores.items()}
         whole = sum(weights.values())
         return {owner: w / whole for owner, w in weights.items()}
+
+
+def _leanings(counts: dict[str, Counter[str]]) -> dict[str, dict[str, float]]:
+    """:attr:`WordModel.leanings` from each intent's feature counts (single words only)."""
+    uses: dict[str, dict[str, int]] = {}
+    totals: dict[str, int] = {}
+    for owner, seen in counts.items():
+        for feature, n in seen.items():
+            if "_" in feature:  # a pair (normalised words have no "_" of their own)
+                continue
+            uses.setdefault(feature, {})[owner] = n
+            totals[owner] = totals.get(owner, 0) + n
+    leanings: dict[str, dict[str, float]] = {}
+    for word, per_owner in uses.items():
+        rates = {owner: n / totals[owner] for owner, n in per_owner.items()}
+        whole = sum(rates.values())
+        leanings[word] = {owner: rate / whole for owner, rate in rates.items()}
+    return leanings
 
 
 class Building:

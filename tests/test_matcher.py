@@ -85,11 +85,12 @@ def test_json_shape(matcher: IntentMatcher) -> None:
 
 
 def test_a_word_votes_for_the_intents_that_use_it_most() -> None:
-    from assistant.matcher import _word_leanings
+    from assistant.matcher import STOP_WORDS
+    from assistant.word_model import WordModel
 
     sentences = ["tense my muscles", "relax the muscles", "muscles first", "scan my body"]
     owners = ["relax_muscles", "relax_muscles", "body_scan", "body_scan"]
-    lean = _word_leanings(sentences, owners)
+    lean = WordModel(sentences, owners, STOP_WORDS).leanings
     assert lean["tense"] == {"relax_muscles": 1.0}
     # relax_muscles uses "muscles" in 2 of its 5 content words, body_scan in 1 of 4.
     assert lean["muscles"]["relax_muscles"] > lean["muscles"]["body_scan"]
