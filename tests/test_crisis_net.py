@@ -39,6 +39,12 @@ LOOK_ALIKES = [
     "i keep thinking about my grandmother",
     "i'm hurting all over after the gym",
     "i wrote a note to remind myself to buy milk",
+    # Near "when i'm gone" and "take them all" in letters, everyday in meaning.
+    "i get anxious when i'm alone",
+    "i cry when i'm on my own",
+    "what do i do when i'm done",
+    "after i'm done with work i just crash",
+    "i need to make them all happy",
 ]
 
 
