@@ -120,10 +120,19 @@ class CrisisDetector:
         return words
 
     def check(self, text: str) -> CrisisFinding | None:
-        """The most serious finding in ``text``, or None."""
+        """The most serious finding in ``text``, or None.
+
+        A noun's "'s" may be "is", "has" or a possessive: "my throat's closing up" and
+        "my wife's fallen" are read with each, so the rules need not spell every form.
+        """
         norm = normalize(text)
         if not norm:
             return None
+        findings = [self._check(reading) for reading in _readings(norm)]
+        plain = [f for f in findings if f is not None and not f.negated]
+        return plain[0] if plain else next((f for f in findings if f is not None), None)
+
+    def _check(self, norm: str) -> CrisisFinding | None:
         fig_spans = [m.span() for f in self.figurative for m in f.finditer(norm)]
         neg_spans = [m.span() for n in self.negated for m in n.finditer(norm)]
         plain: str | None = None
@@ -149,6 +158,16 @@ _FUNCTION_WORDS = frozenset(
     "i me my a an the to of in on at and or but is am are was be been it this that do not "
     "so just all for with".split()
 )
+
+
+_S = re.compile(r"\b(\w+)'s\b")
+
+
+def _readings(norm: str) -> list[str]:
+    """``norm`` as said, then with each noun's "'s" as "is" and as "has"."""
+    if "'s" not in norm:
+        return [norm]
+    return [norm, _S.sub(r"\1 is", norm), _S.sub(r"\1 has", norm)]
 
 
 def _same_word(a: str, b: str) -> bool:
