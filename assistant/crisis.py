@@ -134,7 +134,14 @@ class CrisisDetector:
 
     def _check(self, norm: str) -> CrisisFinding | None:
         fig_spans = [m.span() for f in self.figurative for m in f.finditer(norm)]
-        neg_spans = [m.span() for n in self.negated for m in n.finditer(norm)]
+        # A hedge inside an everyday phrase is no hedge ("not going to do anything this
+        # weekend").
+        neg_spans = [
+            m.span()
+            for n in self.negated
+            for m in n.finditer(norm)
+            if not _inside(m.span(), fig_spans)
+        ]
         plain: str | None = None
         softened: str | None = None
         for rule in self._rules:

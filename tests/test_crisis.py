@@ -329,6 +329,7 @@ SAID_HARMLESSLY: dict[str, list[str]] = {
         "my brother's going to kill me when he finds out i crashed his bike",
         "my carer is taking me to the shops",
         "i can't promise i'll be on time",
+        "i'm not going to do anything this weekend",
     ],
     "everyday sentences with the same plain words": [
         "i jump off the diving board every week",
