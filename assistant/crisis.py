@@ -16,7 +16,7 @@ from typing import Any
 
 from assistant.datafiles import load_yaml, require, validate
 from assistant.errors import DataFileError
-from assistant.text import normalize
+from assistant.text import normalize, noun_s_as
 
 CATEGORIES = ("explicit", "passive", "plan", "self_harm", "danger")
 
@@ -128,9 +128,13 @@ class CrisisDetector:
         norm = normalize(text)
         if not norm:
             return None
-        findings = [self._check(reading) for reading in _readings(norm)]
-        plain = [f for f in findings if f is not None and not f.negated]
-        return plain[0] if plain else next((f for f in findings if f is not None), None)
+        softened: CrisisFinding | None = None
+        for reading in _readings(norm):
+            finding = self._check(reading)
+            if finding is not None and not finding.negated:
+                return finding
+            softened = softened or finding
+        return softened
 
     def _check(self, norm: str) -> CrisisFinding | None:
         fig_spans = [m.span() for f in self.figurative for m in f.finditer(norm)]
@@ -167,14 +171,11 @@ _FUNCTION_WORDS = frozenset(
 )
 
 
-_S = re.compile(r"\b(\w+)'s\b")
-
-
 def _readings(norm: str) -> list[str]:
     """``norm`` as said, then with each noun's "'s" as "is" and as "has"."""
     if "'s" not in norm:
         return [norm]
-    return [norm, _S.sub(r"\1 is", norm), _S.sub(r"\1 has", norm)]
+    return [norm, noun_s_as(norm, "is"), noun_s_as(norm, "has")]
 
 
 def _same_word(a: str, b: str) -> bool:

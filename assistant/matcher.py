@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import bisect
 import logging
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,7 +27,7 @@ from assistant.crisis import CrisisDetector, CrisisFinding
 from assistant.crisis_net import CrisisNet, load_crisis
 from assistant.intents import FILLER, OUT_OF_SCOPE, UNKNOWN, IntentSet
 from assistant.numbers import Span, find_duration, find_rating, words_of
-from assistant.text import normalize, without_name
+from assistant.text import normalize, noun_s_as, without_name
 from assistant.word_model import Building
 
 log = logging.getLogger(__name__)
@@ -124,9 +123,6 @@ def _in_scope(match: Match) -> Match:
     return match
 
 
-_IS = re.compile(r"\b([a-z]+)'s\b")
-
-
 def _query(text: str) -> tuple[str, dict[str, float]]:
     """``text`` as the matcher compares it, and its slots: normalised, without Steady's
     name where it only addresses the app, slots replaced by placeholder words. What
@@ -134,7 +130,7 @@ def _query(text: str) -> tuple[str, dict[str, float]]:
 
     A noun's "'s" becomes "is" ("my anxiety's been bad" has the word "anxiety" in it);
     a possessive ("my dad's birthday") comes out the same way on both sides."""
-    return _placeholder(_IS.sub(r"\1 is", without_name(normalize(text))))
+    return _placeholder(noun_s_as(without_name(normalize(text)), "is"))
 
 
 def _placeholder(text: str) -> tuple[str, dict[str, float]]:

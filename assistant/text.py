@@ -38,6 +38,16 @@ _SOUNDS = (
 )
 
 
+_NOUN_S = re.compile(r"\b([a-z]+)'s\b")
+
+
+def noun_s_as(norm: str, verb: str) -> str:
+    """``norm`` (already normalised) with each "'s" left after a noun read as ``verb``:
+    "my anxiety's been bad" as "my anxiety is been bad", "my wife's fallen" with "has".
+    :func:`normalize` keeps them, since "my mum's tablets" is a possessive."""
+    return _NOUN_S.sub(rf"\1 {verb}", norm)
+
+
 def normalize(text: str) -> str:
     """Lowercase words with contractions expanded and filler sounds removed.
 
