@@ -102,15 +102,16 @@ class CrisisDetector:
             for m in f.finditer(other_norm)
             for word in m.group().split()
         }
-        found = self._words_found(normalize(text))
+        found = self.words_found(text)
         return (
             bool(found)
             and bool(figurative)
             and all(any(_same_word(w, f) for f in figurative) for w in found)
         )
 
-    def _words_found(self, norm: str) -> set[str]:
-        """The content words of every rule match in ``norm`` that is not figurative."""
+    def words_found(self, text: str) -> set[str]:
+        """The content words of every rule match in ``text`` that is not figurative."""
+        norm = normalize(text)
         fig_spans = [m.span() for f in self.figurative for m in f.finditer(norm)]
         words: set[str] = set()
         for rule in self._rules:

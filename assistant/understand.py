@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from difflib import SequenceMatcher
 from pathlib import Path
+
+from rapidfuzz import fuzz
 
 from assistant.audio_format import Audio, convert
 from assistant.config import DEFAULT_END_SILENCE, DEFAULT_OPEN_PASS
@@ -19,6 +22,7 @@ from assistant.intents import FILLER, NOT_IN_GRAMMAR, UNKNOWN
 from assistant.matcher import IntentMatcher, Match
 from assistant.paths import intents_dir, models_dir
 from assistant.stt import SpeechToText, Transcript, VoskSpeechToText, join_utterances
+from assistant.text import normalize
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,11 @@ ELSEWHERE_SURE = 0.9
 """An open reading matched this well to a request Steady does not handle outweighs crisis
 words found only among the grammar pass's runners-up (which are guesses) and by the
 net's near misses."""
+WHOLE_REQUEST = 75
+"""How closely (rapidfuzz ratio, 0-100) the open reading must be the request Steady does
+not handle that it matched, for that request to be all that was said: "read me the news
+headlines" against "read me the headlines" (89), not "set a timer i've got the bills
+ready" against "set a timer" (47)."""
 ADDRESS_PHRASES = (
     "steady",
     "hey steady",
@@ -189,6 +198,9 @@ def match_transcript(
         # pass, forcing it into Steady's sentences, guessed "...mouth overdosed".
         log.debug("a runner-up's crisis words set aside: %r is a request", transcript.open_text)
         finding = None
+    if finding is not None and _everyday_word_swapped(matcher, transcript):
+        log.debug("the grammar's crisis word set aside: %r is a request", transcript.open_text)
+        finding = None
     if finding is not None:
         return Match(transcript.text or readings[0], "crisis", 1.0, crisis=finding)
     if not readings:
@@ -204,6 +216,38 @@ def _plainly_elsewhere(matcher: IntentMatcher, transcript: Transcript) -> bool:
         return False
     match = matcher.match(transcript.open_text, check_crisis=False)
     return match.out_of_scope and match.confidence >= ELSEWHERE_SURE
+
+
+def _everyday_word_swapped(matcher: IntentMatcher, transcript: Transcript) -> bool:
+    """The grammar pass heard the open pass's sentence, a plain request Steady does not
+    handle, with a crisis word where the open pass heard an everyday one.
+
+    The grammar knows Steady's sentences and a few fillers, not "music" or "news": in
+    "play some music" it has nothing better for the last word than "noose". When the
+    open pass heard the request whole ("play some music", word for word or nearly, and
+    nothing else), the two readings agree on at least half the words, every crisis word
+    of the grammar reading stands where the open pass heard another word, and the open
+    reading holds no warning sign of its own, the crisis word was the grammar's only
+    choice, not what was said. A request with more said after it ("set a timer i've got
+    the bills ready") is not plain, and a finding from the sentence this one may finish
+    or from a runner-up is not the grammar's best reading: both stand.
+    """
+    grammar, heard = transcript.text, transcript.open_text
+    if not grammar or not heard or grammar == heard or transcript.follows:
+        return False
+    crisis = matcher.crisis
+    if matcher.heard_crisis([heard]) is not None or crisis.check(grammar) is None:
+        return False
+    request = matcher.match(heard, check_crisis=False)
+    if not request.out_of_scope or request.confidence < ELSEWHERE_SURE or not request.matched:
+        return False
+    if fuzz.ratio(heard, request.matched) < WHOLE_REQUEST:
+        return False
+    found = crisis.words_found(grammar)
+    said, other = normalize(grammar).split(), normalize(heard).split()
+    blocks = SequenceMatcher(a=said, b=other, autojunk=False).get_matching_blocks()
+    agreed = [w for b in blocks for w in said[b.a : b.a + b.size]]
+    return bool(found) and 2 * len(agreed) >= len(said) and not found & set(agreed)
 
 
 def _whole_sentence_runner_up(

@@ -266,6 +266,34 @@ def test_runner_ups_do_not_overrule_a_plainly_heard_request_steady_does_not_hand
     assert match_transcript(matcher, said).intent == "crisis"
 
 
+def test_a_crisis_word_the_grammar_had_to_choose_is_set_aside_for_a_plain_request(
+    matcher: IntentMatcher,
+) -> None:
+    # The grammar knows no "music" or "news": "play some music" comes back from it as
+    # "play some noose", while the open pass heard the request word for word.
+    for grammar, heard in [
+        ("play some noose", "play some music"),
+        ("read me the noose head line", "read me the news headlines"),
+    ]:
+        match = match_transcript(matcher, Transcript(grammar, open_text=heard))
+        assert (match.intent, match.out_of_scope) == ("unknown", True), heard
+    # It stands when more was said than the request, when the open reading holds a
+    # warning sign of its own, when the readings share little, and when the sentence
+    # may finish one before it.
+    for grammar, heard in [
+        ("set a timer i've got the pills ready", "set a timer i've got the bills ready"),
+        ("play some noose i want to die", "play some music i want to die"),
+        ("i bought a noose", "i bought the news"),
+        ("i took too many pills", "play some music"),
+    ]:
+        said = Transcript(grammar, open_text=heard)
+        assert match_transcript(matcher, said).intent == "crisis", heard
+    after = Transcript(
+        "play some noose", open_text="play some music", follows=("i've got the rope",)
+    )
+    assert match_transcript(matcher, after).intent == "crisis"
+
+
 def test_a_sentence_heard_word_for_word_stands_when_the_other_pass_made_out_nothing(
     matcher: IntentMatcher,
 ) -> None:
