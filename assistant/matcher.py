@@ -152,6 +152,10 @@ def _placeholder(text: str) -> tuple[str, dict[str, float]]:
     return " ".join(words), slots
 
 
+_STATES = ("i feel", "i am", "i have", "i keep", "i think", "everything", "nothing", "my ")
+"""How an example that describes a state, not a request, begins (normalised text)."""
+
+
 def _within(short: str, long: str) -> bool:
     """True when every word of ``short`` occurs in the longer ``long``, in order."""
     if len(short) >= len(long):
@@ -348,6 +352,11 @@ class IntentMatcher:
             tied = [b for b in tied if not any(_within(b[2], o[2]) for o in tied)]
             intent, score, sentence = tied[0]
         if len(tied) > 1:
+            asked = self._practice_asked_beside_feeling(query, tied)
+            if asked:
+                tied = asked
+                intent, score, sentence = tied[0]
+        if len(tied) > 1:
             # A near-tie on sentence similarity: the telling words decide, and only a
             # clear lead counts; otherwise it is not a confident answer.
             tied.sort(key=lambda b: evidence.get(b[0], 0.0), reverse=True)
@@ -375,6 +384,23 @@ class IntentMatcher:
             # example, but in the intent's own words).
             return Match(text, intent, max(score, self.accept), slots, matched=sentence)
         return Match(text, UNKNOWN, score, slots, guess=guess, matched=sentence)
+
+    def _practice_asked_beside_feeling(
+        self, query: str, tied: list[tuple[str, float, str]]
+    ) -> list[tuple[str, float, str]]:
+        """The practices among ``tied`` when ``query`` is a feeling and a practice asked
+        for, both in full ("i feel anxious can you help me breathe"): the person has
+        said what they want to do about the feeling. Empty otherwise. A practice example
+        that describes a state ("everything feels unreal", a sign for grounding) is a
+        feeling here, not a request."""
+        kinds = {b[0]: self.intents.intents[b[0]].kind for b in tied}
+        # "can you help me ..." before the practice is how it was asked, not a request.
+        if not all(kind in ("practice", "feeling") or i == "help" for i, kind in kinds.items()):
+            return []
+        said = [b for b in tied if _within(b[2], query)]
+        asked = [b for b in said if kinds[b[0]] == "practice" and not b[2].startswith(_STATES)]
+        felt = [b for b in said if b not in asked and b[0] != "help"]
+        return asked if asked and felt else []
 
     def exact(self, text: str) -> Match | None:
         """``text`` as one of the example sentences word for word (slots aside), without

@@ -286,3 +286,28 @@ def test_only_free_speech_is_read_for_its_words(matcher: IntentMatcher) -> None:
     # Only the grammar pass heard it: asked about.
     alone = match_transcript(matcher, Transcript(text, from_grammar=True))
     assert (alone.intent, alone.guess) == ("unknown", "toolbox")
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("i feel anxious can you help me breathe", "breathe"),
+        ("i'm freaking out can we breathe together", "breathe"),
+        ("i feel overwhelmed can you ground me", "ground"),
+        ("ground me please i feel all over the place", "ground"),
+        ("i'm so wound up can we do a body scan", "body_scan"),
+    ],
+)
+def test_a_practice_asked_for_beside_a_feeling_is_what_is_done(
+    matcher: IntentMatcher, text: str, intent: str
+) -> None:
+    assert matcher.match(text).intent == intent
+
+
+def test_a_state_a_practice_answers_is_not_a_request_for_it(matcher: IntentMatcher) -> None:
+    # "everything feels unreal" is a sign grounding helps with, said as a feeling: it
+    # does not outweigh losing control the way "can you ground me" would.
+    assert matcher.match("um i think i'm losing control everything feels unreal").intent == "panic"
+    # Alone, the feeling and the request keep their own intents.
+    assert matcher.match("i feel anxious").intent == "anxious"
+    assert matcher.match("can you help me").intent == "help"
