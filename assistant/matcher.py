@@ -156,6 +156,14 @@ _STATES = ("i feel", "i am", "i have", "i keep", "i think", "everything", "nothi
 """How an example that describes a state, not a request, begins (normalised text)."""
 
 
+def _asked_as_said(example: str, query: str) -> bool:
+    """``example`` said in ``query`` in so many words and not negated: "i don't want to
+    say something i'll regret" holds "want to say something" (a journal request), but
+    after a "not"."""
+    before, found, _ = f" {query} ".partition(f" {example} ")
+    return bool(found) and before.split()[-1:] not in (["not"], ["never"], ["no"])
+
+
 def _within(short: str, long: str) -> bool:
     """True when every word of ``short`` occurs in the longer ``long``, in order."""
     if len(short) >= len(long):
@@ -398,7 +406,13 @@ class IntentMatcher:
         if not all(kind in ("practice", "feeling") or i == "help" for i, kind in kinds.items()):
             return []
         said = [b for b in tied if _within(b[2], query)]
-        asked = [b for b in said if kinds[b[0]] == "practice" and not b[2].startswith(_STATES)]
+        asked = [
+            b
+            for b in said
+            if kinds[b[0]] == "practice"
+            and not b[2].startswith(_STATES)
+            and _asked_as_said(b[2], query)
+        ]
         felt = [b for b in said if b not in asked and b[0] != "help"]
         return asked if asked and felt else []
 

@@ -308,6 +308,9 @@ def test_a_state_a_practice_answers_is_not_a_request_for_it(matcher: IntentMatch
     # "everything feels unreal" is a sign grounding helps with, said as a feeling: it
     # does not outweigh losing control the way "can you ground me" would.
     assert matcher.match("um i think i'm losing control everything feels unreal").intent == "panic"
+    # A practice's words said with "not" before them are no request for it.
+    seething = "now i'm seething and i don't wanna say something i'll regret"
+    assert matcher.match(seething).intent == "angry"
     # Alone, the feeling and the request keep their own intents.
     assert matcher.match("i feel anxious").intent == "anxious"
     assert matcher.match("can you help me").intent == "help"
