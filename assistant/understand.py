@@ -214,8 +214,14 @@ def _plainly_elsewhere(matcher: IntentMatcher, transcript: Transcript) -> bool:
     a request Steady does not handle, word for word or nearly."""
     if not transcript.open_text:
         return False
-    match = matcher.match(transcript.open_text, check_crisis=False)
-    return match.out_of_scope and match.confidence >= ELSEWHERE_SURE
+    return _request_elsewhere(matcher, transcript.open_text) is not None
+
+
+def _request_elsewhere(matcher: IntentMatcher, text: str) -> Match | None:
+    """``text`` understood as a request Steady does not handle, at least
+    :data:`ELSEWHERE_SURE`; None otherwise."""
+    match = matcher.match(text, check_crisis=False)
+    return match if match.out_of_scope and match.confidence >= ELSEWHERE_SURE else None
 
 
 def _everyday_word_swapped(matcher: IntentMatcher, transcript: Transcript) -> bool:
@@ -235,19 +241,20 @@ def _everyday_word_swapped(matcher: IntentMatcher, transcript: Transcript) -> bo
     grammar, heard = transcript.text, transcript.open_text
     if not grammar or not heard or grammar == heard or transcript.follows:
         return False
-    crisis = matcher.crisis
-    if matcher.heard_crisis([heard]) is not None or crisis.check(grammar) is None:
+    # The crisis words of the grammar reading (none: its finding, if any, came from
+    # elsewhere, and stands).
+    found = matcher.crisis.words_found(grammar)
+    if not found or matcher.heard_crisis([heard]) is not None:
         return False
-    request = matcher.match(heard, check_crisis=False)
-    if not request.out_of_scope or request.confidence < ELSEWHERE_SURE or not request.matched:
+    request = _request_elsewhere(matcher, heard)
+    if request is None or not request.matched:
         return False
     if fuzz.ratio(heard, request.matched) < WHOLE_REQUEST:
         return False
-    found = crisis.words_found(grammar)
     said, other = normalize(grammar).split(), normalize(heard).split()
     blocks = SequenceMatcher(a=said, b=other, autojunk=False).get_matching_blocks()
     agreed = [w for b in blocks for w in said[b.a : b.a + b.size]]
-    return bool(found) and 2 * len(agreed) >= len(said) and not found & set(agreed)
+    return 2 * len(agreed) >= len(said) and not found & set(agreed)
 
 
 def _whole_sentence_runner_up(
