@@ -11,8 +11,11 @@ full open vocabulary, so the crisis check and the matcher also see what was real
 said when it was something Steady's sentences never anticipated. Utterances end
 after a short trailing silence (a loudness gate) once the words have stopped changing,
 sooner after a sentence that nothing more would change, rather than on Vosk's own
-rules. A pause can still split a sentence in two; the second half carries the first's
-readings (:attr:`Transcript.follows`) so the crisis check can read them together.
+rules. Vosk's partial text lags the audio, so when the speech goes quiet the grammar
+pass is read to its end at once; if that is not yet a sentence to act on, the
+utterance is decoded again and carries on. A pause can still split a sentence in two;
+the second half carries the first's readings (:attr:`Transcript.follows`) so the
+crisis check can read them together.
 """
 
 from __future__ import annotations
@@ -63,6 +66,13 @@ QUICK_STABLE = 0.05
 sentence: Vosk's partial text runs 0.2-0.4 s behind the audio, so the last word of
 "what can you do" shows up when the person has long been quiet, and waiting for it to
 stand as long again only adds delay."""
+SPECULATE_MAX = 5.0
+"""Seconds of audio up to which an utterance is read to its end as soon as it goes quiet.
+Vosk's partial text runs up to 0.4 s behind the audio ("help" shows none until well
+after it was said), but its final result has every word at once; reading it ends the
+recognizer's utterance, so when what it holds is not a sentence to act on at once, the
+audio is decoded again to carry on. Every quick sentence is shorter than this; for a
+longer utterance the second decoding would cost more than it saves."""
 HESITATION_WAIT = 1.2
 """After an unfinished sentence ("i feel ..."), how long to wait for the rest of it."""
 MAX_UTTERANCE = 30.0
@@ -299,6 +309,7 @@ class VoskSpeechToText(SpeechToText):
         self._worker: ThreadPoolExecutor | None = None
         self._sentences = sentences if self.use_grammar else []
         self._complete = frozenset(sentences) | frozenset(words)
+        self._ends: list[str] | None = None  # built when first needed (could_end)
         log.info(
             "Vosk model %s loaded; grammar %s (%d sentences, %d words); open pass %s",
             model_path.name,
@@ -317,6 +328,19 @@ class VoskSpeechToText(SpeechToText):
         head = text + " "
         i = bisect.bisect_left(self._sentences, head)
         return i < len(self._sentences) and self._sentences[i].startswith(head)
+
+    def could_end(self, text: str) -> bool:
+        """True when ``text`` (a partial, which lags the audio) may be, or be the start
+        of, a sentence that ends the utterance at once (see :meth:`final_sentence`)."""
+        if not text:
+            return True
+        if self._ends is None:
+            ends = {s for s in self._complete if self.final_sentence(s)}
+            self._ends = sorted(ends | self.quick_phrases)
+        i = bisect.bisect_left(self._ends, text)
+        return i < len(self._ends) and (
+            self._ends[i] == text or self._ends[i].startswith(text + " ")
+        )
 
     def unsure(self, text: str, heard_unknown: bool, confidence: float) -> bool:
         """Whether a grammar reading needs the open pass's opinion (``open_pass: fallback``).
@@ -367,6 +391,12 @@ class VoskSpeechToText(SpeechToText):
         return _decode(self.recognizer(grammar=False), pcm, 0.0)
 
 
+def _begins(whole: str, part: str) -> bool:
+    """True when the words of ``part`` (a partial, [unk] aside) begin ``whole``."""
+    words = [w for w in part.split() if w != UNK]
+    return whole.split()[: len(words)] == words
+
+
 def _silence(seconds: float) -> bytes:
     return bytes(2 * round(seconds * STT_FORMAT.rate))
 
@@ -375,11 +405,17 @@ def _decode(rec: Any, pcm: bytes, start: float) -> dict[str, Any]:
     """A whole utterance through a fresh recognizer; word times as if at ``start`` (s)
     of the stream."""
     rec.AcceptWaveform(_silence(PRIMER) + pcm)
-    result: dict[str, Any] = json.loads(rec.FinalResult())
-    for entry in (result, *result.get("alternatives", [])):
-        for word in entry.get("result", []):
-            word["start"] += start
-            word["end"] += start
+    return _shifted(rec.FinalResult(), start)
+
+
+def _shifted(raw: str, by: float) -> dict[str, Any]:
+    """A Vosk result (JSON) with every word time moved by ``by`` seconds."""
+    result: dict[str, Any] = json.loads(raw)
+    if by:
+        for entry in (result, *result.get("alternatives", [])):
+            for word in entry.get("result", []):
+                word["start"] += by
+                word["end"] += by
     return result
 
 
@@ -432,11 +468,19 @@ class _VoskRecognition(Recognition):
         self.engine = engine
         self.grammar = grammar
         self.rec = engine.recognizer(grammar)
+        # Everything the grammar recognizer heard since its last reset (while short
+        # enough to decode again; None after that), and how far its clock has run
+        # ahead of the stream's from decoding audio again (see SPECULATE_MAX).
+        self.heard: bytearray | None = bytearray()
+        self.rec_ahead = 0.0
+        self.tried_at = float("-inf")  # the loud frame after which an early end was tried
+        self.guess: tuple[float, str] | None = None  # (that loud frame, the words read)
         self.open = _Beside(engine.recognizer(False), engine.worker()) if parallel_open else None
         primer = _silence(PRIMER)
         for rec in (self.rec, self.open):
             if rec is not None:
                 rec.AcceptWaveform(primer)
+        self._heard(primer)
         self.time = 0.0  # seconds of audio fed so far
         self.utt_start = 0.0  # stream time at which the recognizers were last reset
         self.buffer = bytearray()  # the utterance so far, for a fallback second pass
@@ -505,8 +549,12 @@ class _VoskRecognition(Recognition):
                 # The grammar often shows no partial until it is sure; the open
                 # recognizer tells sooner that the person is talking again.
                 self.speaking = bool(json.loads(self.open.PartialResult()).get("partial"))
+        self._heard(piece)
         if self.rec.AcceptWaveform(piece):
-            return self._finish(json.loads(self.rec.Result()))
+            return self._finish(self._result(self.rec.Result()))
+        early = self._end_early()
+        if early is not None:
+            return early
         text = str(json.loads(self.rec.PartialResult()).get("partial", ""))
         events: list[Event] = []
         if text != self.last_partial:
@@ -514,21 +562,26 @@ class _VoskRecognition(Recognition):
             self.last_change = self.time
             if text:
                 events.append(Partial(text.replace(UNK, "").strip() or "…"))
-        if text:
-            self.speaking = True
+        guess = self._guess_standing()
+        if text or guess is not None:
+            self.speaking = self.speaking or bool(text)
             # End of speech: quiet for `wait` by loudness, and the words have stopped
-            # changing. In steady noise the gate never goes quiet and Vosk's own rules
-            # (about 0.5 s and more of trailing silence) end the utterance instead.
+            # changing (or are catching up with what an early reading found: nothing
+            # loud since). In steady noise the gate never goes quiet and Vosk's own
+            # rules (about 0.5 s and more of trailing silence) end the utterance instead.
             # A whole command, or a sentence that nothing the person could add would
             # change, is taken after a short quiet; anything else waits longer.
             wait, stable = self.engine.end_silence, STABLE_PARTIAL
             if text in self.engine.quick_phrases or self.engine.final_sentence(text):
                 wait, stable = min(wait, QUICK_END_SILENCE), QUICK_STABLE
             quiet = self.time - self.voice.last_loud
-            if quiet >= wait and self.time - self.last_change >= stable:
-                return events + self._finish(json.loads(self.rec.FinalResult()))
+            done = self.time - self.last_change >= stable or (
+                guess is not None and _begins(guess, text)
+            )
+            if quiet >= wait and done:
+                return events + self._finish(self._result(self.rec.FinalResult()))
         if self.speaking and self.time - self.utt_start > MAX_UTTERANCE:
-            return events + self._finish(json.loads(self.rec.FinalResult()))
+            return events + self._finish(self._result(self.rec.FinalResult()))
         if (
             not self.speaking
             and self.pending is None
@@ -548,7 +601,58 @@ class _VoskRecognition(Recognition):
             if self.open is not None:
                 self.open.AcceptWaveform(lead_in)
             self.rec.AcceptWaveform(lead_in)
+            self._heard(lead_in)
         return events
+
+    def _heard(self, pcm: bytes) -> None:
+        if self.heard is not None:
+            self.heard.extend(pcm)
+            if len(self.heard) > SPECULATE_MAX * STT_FORMAT.bytes_per_second:
+                self.heard = None
+
+    def _result(self, raw: str) -> dict[str, Any]:
+        """A result of the grammar recognizer, its word times on the stream's clock."""
+        return _shifted(raw, -self.rec_ahead)
+
+    def _end_early(self) -> list[Event] | None:
+        """The utterance's final when it has just gone quiet and its words are a sentence
+        to act on at once; None (the recognizer as it was) otherwise."""
+        quiet = self.time - self.voice.last_loud
+        if (
+            not self.grammar
+            or self.heard is None
+            or self.voice.last_loud <= max(self.utt_start, self.tried_at)
+            or quiet < min(self.engine.end_silence, QUICK_END_SILENCE)
+        ):
+            return None
+        so_far = " ".join(w for w in self.last_partial.split() if w != UNK)
+        if not self.engine.could_end(so_far) and not (
+            self.pending is not None and self.engine.could_end(f"{self.pending.text} {so_far}")
+        ):
+            return None
+        self.tried_at = self.voice.last_loud
+        result = self._result(self.rec.FinalResult())
+        best, _ = _best_of(result)
+        text = " ".join(w for w in str(best.get("text", "")).split() if w != UNK)
+        whole = f"{self.pending.text} {text}" if self.pending is not None else text
+        if text and any(
+            t in self.engine.quick_phrases or self.engine.final_sentence(t) for t in {text, whole}
+        ):
+            return self._finish(result)
+        # Not yet: decode the utterance again, so the recognizer goes on as if unread.
+        if text:
+            self.guess = (self.voice.last_loud, text)
+        again = bytes(self.heard)
+        self.rec_ahead += len(again) / STT_FORMAT.bytes_per_second
+        if self.rec.AcceptWaveform(again):
+            return self._finish(self._result(self.rec.Result()))
+        return None
+
+    def _guess_standing(self) -> str | None:
+        """What an early reading of this utterance found, if nothing loud came since."""
+        if self.guess is None or self.guess[0] != self.voice.last_loud:
+            return None
+        return self.guess[1]
 
     def _reset(self) -> None:
         if self.gain is not None:
@@ -556,6 +660,8 @@ class _VoskRecognition(Recognition):
         if self.retake is not None:
             self.retake.restart()
         self.rec.Reset()
+        self.heard = bytearray()
+        self.guess = None
         if self.open is not None:
             self.open.Reset()
         self.utt_start = self.time
@@ -650,7 +756,7 @@ class _VoskRecognition(Recognition):
         )
 
     def flush(self) -> Transcript | None:
-        last = self._transcript(json.loads(self.rec.FinalResult()))
+        last = self._transcript(self._result(self.rec.FinalResult()))
         transcript = join_utterances(self.pending, last)
         self.pending = None
         self._reset()

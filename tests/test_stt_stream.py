@@ -76,6 +76,45 @@ def test_a_finished_sentence_is_not_held_back(stt: VoskSpeechToText, tmp_path: P
     assert ended - spoken_end < 1.0
 
 
+@pytest.mark.parametrize("said", ["Yes", "Pause", "Stop"])
+def test_a_command_is_not_kept_waiting_for_its_partial_text(
+    stt: VoskSpeechToText, tmp_path: Path, said: str
+) -> None:
+    """Vosk's partial text runs behind the audio: a short "yes" or "pause" showed in it
+    only a quarter of a second or more after it was said, and the utterance ended about
+    half a second after the word. The recognizer's final reading has every word at once,
+    so it is taken as soon as the speech goes quiet."""
+    said_pcm = _to_last_sound(Audio.silence(0.5).pcm + speech(said, tmp_path))
+    spoken_end = len(said_pcm) / 32000
+    pcm = said_pcm + Audio.silence(2.0).pcm
+    rec = stt.start()
+    for i in range(0, len(pcm), 3200):
+        finals = [e for e in rec.accept(pcm[i : i + 3200]) if isinstance(e, Final)]
+        if finals:
+            ended = (i + 3200) / 32000
+            break
+    else:
+        pytest.fail("the utterance never ended")
+    assert finals[0].transcript.text == said.lower()
+    assert ended - spoken_end < 0.35  # 0.2 s of quiet, then the next 0.1 s piece
+
+
+def test_an_early_reading_leaves_the_sentence_and_its_word_times_whole(
+    stt: VoskSpeechToText, tmp_path: Path
+) -> None:
+    """A pause after "i feel" is read early (it might have been "i feel anxious"); it
+    was not a sentence yet, so the recognizer carries on, and the words keep the times
+    at which they were said."""
+    pcm = recording(tmp_path, 1.0, "I feel", 0.9, "anxious", 2.0)
+    [heard] = stream(stt, pcm)
+    assert heard.text == "i feel anxious"
+    starts = [w.start for w in heard.words]
+    assert starts == sorted(starts)
+    assert 0.9 < starts[0] < 1.3
+    anxious_at = 1.0 + len(speech("I feel", tmp_path)) / 32000 + 0.9
+    assert abs(starts[-1] - anxious_at) < 0.4
+
+
 def test_speech_after_a_long_silence_is_heard_whole(stt: VoskSpeechToText, tmp_path: Path) -> None:
     # Vosk on its own closes an empty "utterance" after 5 s of silence; landing on the
     # first word, that cut "i | feel anxious" in two.
@@ -247,8 +286,14 @@ def test_a_whole_recording_is_not_heard_twice(stt: VoskSpeechToText, tmp_path: P
     assert rec.retake.audio() is None
     live = stt.start()
     assert isinstance(live, _VoskRecognition) and live.retake is not None
-    live.accept(pcm)
+    live.accept(_to_last_sound(pcm))  # up to the last word: the utterance is still open
     assert live.retake.audio() is not None  # the same speech, live from its start
+
+
+def _to_last_sound(pcm: bytes) -> bytes:
+    samples = np.abs(np.frombuffer(pcm, dtype="<i2").astype(np.int32))
+    loud = np.nonzero(samples > samples.max() // 20)[0]
+    return pcm[: 2 * (int(loud[-1]) + 1)]
 
 
 class _GatedRecognizer:
