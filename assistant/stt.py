@@ -309,7 +309,15 @@ class VoskSpeechToText(SpeechToText):
         self._worker: ThreadPoolExecutor | None = None
         self._sentences = sentences if self.use_grammar else []
         self._complete = frozenset(sentences) | frozenset(words)
-        self._ends: list[str] | None = None  # built when first needed (could_end)
+        # Sentences that end an utterance at once (see could_end). In sorted order a
+        # sentence that others extend is followed by one of them: "s" < "s ..." < "s'...".
+        ends = {
+            s
+            for i, s in enumerate(self._sentences)
+            if i + 1 == len(self._sentences) or not self._sentences[i + 1].startswith(s + " ")
+        }
+        ends |= {w for w in words if not self._extended(w)}
+        self._ends = sorted(ends | self.quick_phrases)
         log.info(
             "Vosk model %s loaded; grammar %s (%d sentences, %d words); open pass %s",
             model_path.name,
@@ -334,9 +342,6 @@ class VoskSpeechToText(SpeechToText):
         of, a sentence that ends the utterance at once (see :meth:`final_sentence`)."""
         if not text:
             return True
-        if self._ends is None:
-            ends = {s for s in self._complete if self.final_sentence(s)}
-            self._ends = sorted(ends | self.quick_phrases)
         i = bisect.bisect_left(self._ends, text)
         return i < len(self._ends) and (
             self._ends[i] == text or self._ends[i].startswith(text + " ")
