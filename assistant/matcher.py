@@ -436,6 +436,27 @@ class IntentMatcher:
         strict = self._strict.get(match.intent)
         return strict is not None and match.confidence < strict
 
+    def asked_beside(self, text: str, practice: Match, feeling: Match) -> bool:
+        """True when ``text`` (understood as ``practice``) holds the feeling another
+        reading of the same speech understood (``feeling``'s example, its words in
+        order) and the practice asked for in so many words: the same person heard
+        whole, where the other reading lost the request ("...can we do that breathing
+        thing" against "...that freedom thing")."""
+        kind = self.intents.intents
+        if practice.intent not in kind or feeling.intent not in kind:
+            return False
+        if kind[practice.intent].kind != "practice" or kind[feeling.intent].kind != "feeling":
+            return False
+        asked, felt = practice.matched, feeling.matched
+        query, _ = _query(text)
+        return bool(
+            asked
+            and felt
+            and not asked.startswith(_STATES)
+            and _asked_as_said(asked, query)
+            and _within(felt, query)
+        )
+
     def support(self, text: str, intent: str) -> float:
         """How well ``text`` matches ``intent``'s examples (0..1), whatever wins overall."""
         query, _ = _query(text)

@@ -358,7 +358,8 @@ def _most_confident(matcher: IntentMatcher, known: list[tuple[str, Match]]) -> t
     Two readings as sure of different intents are weighed by how well each is matched
     by the other's text ("clenching my journal the time" against "clenching my jaw
     all the time"); a stop or pause heard exactly wins such a tie, as it wins a
-    dispute.
+    dispute, and so does a practice asked for beside the feeling the other reading
+    heard (:meth:`~assistant.matcher.IntentMatcher.asked_beside`).
     """
     ranked = sorted(known, key=lambda tm: tm[1].confidence, reverse=True)
     text, best = ranked[0]
@@ -368,6 +369,11 @@ def _most_confident(matcher: IntentMatcher, known: list[tuple[str, Match]]) -> t
     other, rival = rivals[0]
     if _safe_exact(best) != _safe_exact(rival):
         return (text, best) if _safe_exact(best) else (other, rival)
+    # A feeling and a practice asked for beside it, where one reading heard both and
+    # the other only the feeling: the practice is what was asked (as in one reading).
+    for (pt, pm), fm in (((text, best), rival), ((other, rival), best)):
+        if matcher.asked_beside(pt, pm, fm):
+            return pt, pm
     if matcher.support(text, rival.intent) > matcher.support(other, best.intent):
         return other, rival
     return text, best

@@ -314,3 +314,38 @@ def test_a_state_a_practice_answers_is_not_a_request_for_it(matcher: IntentMatch
     # Alone, the feeling and the request keep their own intents.
     assert matcher.match("i feel anxious").intent == "anxious"
     assert matcher.match("can you help me").intent == "help"
+
+
+@pytest.mark.parametrize(
+    ("grammar", "heard", "intent"),
+    [
+        # The open pass lost the request ("freedom thing"), the grammar pass heard both.
+        (
+            "i'm so tense tonight can we do that breathing thing",
+            "i'm so tense tonight can we do that freedom thing",
+            "breathe",
+        ),
+        # And the other way round: the open pass heard both, the grammar pass the feeling.
+        (
+            "i feel overwhelmed can you ground the",
+            "i feel overwhelmed can you ground me",
+            "ground",
+        ),
+    ],
+)
+def test_the_reading_that_heard_the_request_beside_the_feeling_wins(
+    matcher: IntentMatcher, grammar: str, heard: str, intent: str
+) -> None:
+    both = Transcript(grammar, open_text=heard, from_grammar=True)
+    assert match_transcript(matcher, both).intent == intent
+
+
+def test_a_practice_not_asked_for_does_not_outweigh_the_feeling(matcher: IntentMatcher) -> None:
+    # The practice's words after "not", or a reading that lost the feeling, leave the
+    # feeling the other reading heard.
+    negated = Transcript(
+        "i'm so tense i don't want to do the breathing thing",
+        open_text="i'm so tense i don't want to do the freedom thing",
+        from_grammar=True,
+    )
+    assert match_transcript(matcher, negated).intent != "breathe"
