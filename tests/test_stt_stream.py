@@ -129,6 +129,20 @@ def test_two_requests_with_a_real_gap_stay_two(stt: VoskSpeechToText, tmp_path: 
     assert [t.text for t in stream(stt, pcm)] == ["stop please", "start box breathing"]
 
 
+def test_could_end_knows_which_partials_may_still_become_a_quick_sentence(
+    stt: VoskSpeechToText,
+) -> None:
+    # A partial lags the audio: "i'm really" may already be "i'm really angry" (settled),
+    # and nothing shown yet may be a whole "stop".
+    assert stt.could_end("")
+    assert stt.could_end("i'm really")
+    assert stt.could_end("stop")
+    assert stt.could_end("i feel anxious")
+    # Nothing that starts like this ends an utterance at once: no early reading.
+    assert not stt.could_end("purple elephants")
+    assert not stt.could_end("i can't stop worrying about my")
+
+
 def test_unfinished_knows_the_grammar(stt: VoskSpeechToText) -> None:
     assert stt.unfinished("i feel")
     assert stt.unfinished("can you")
