@@ -67,12 +67,14 @@ sentence: Vosk's partial text runs 0.2-0.4 s behind the audio, so the last word 
 "what can you do" shows up when the person has long been quiet, and waiting for it to
 stand as long again only adds delay."""
 SPECULATE_MAX = 5.0
-"""Seconds of audio up to which an utterance is read to its end as soon as it goes quiet.
-Vosk's partial text runs up to 0.4 s behind the audio ("help" shows none until well
-after it was said), but its final result has every word at once; reading it ends the
+"""Seconds of audio (the utterance and the quiet before it since the recognizer's last
+reset) up to which an utterance is read to its end as soon as it goes quiet. Vosk's
+partial text runs up to 0.4 s behind the audio ("help" shows none until well after it
+was said), but its final result has every word at once; reading it ends the
 recognizer's utterance, so when what it holds is not a sentence to act on at once, the
-audio is decoded again to carry on. Every quick sentence is shorter than this; for a
-longer utterance the second decoding would cost more than it saves."""
+audio is decoded again to carry on (about 0.03 s of one core here per second of audio).
+Quick sentences with the up to 2.5 s of quiet an idle reset leaves before them fit;
+for longer utterances the second decoding would cost more than it saves."""
 HESITATION_WAIT = 1.2
 """After an unfinished sentence ("i feel ..."), how long to wait for the rest of it."""
 MAX_UTTERANCE = 30.0
