@@ -164,6 +164,12 @@ def _asked_as_said(example: str, query: str) -> bool:
     return bool(found) and before.split()[-1:] not in (["not"], ["never"], ["no"])
 
 
+def _asked_for(example: str, query: str) -> bool:
+    """A practice's ``example`` said in ``query`` as a request for it: not a state the
+    practice answers ("everything feels unreal"), in so many words, not negated."""
+    return not example.startswith(_STATES) and _asked_as_said(example, query)
+
+
 def _within(short: str, long: str) -> bool:
     """True when every word of ``short`` occurs in the longer ``long``, in order."""
     if len(short) >= len(long):
@@ -406,13 +412,7 @@ class IntentMatcher:
         if not all(kind in ("practice", "feeling") or i == "help" for i, kind in kinds.items()):
             return []
         said = [b for b in tied if _within(b[2], query)]
-        asked = [
-            b
-            for b in said
-            if kinds[b[0]] == "practice"
-            and not b[2].startswith(_STATES)
-            and _asked_as_said(b[2], query)
-        ]
+        asked = [b for b in said if kinds[b[0]] == "practice" and _asked_for(b[2], query)]
         felt = [b for b in said if b not in asked and b[0] != "help"]
         return asked if asked and felt else []
 
@@ -449,13 +449,7 @@ class IntentMatcher:
             return False
         asked, felt = practice.matched, feeling.matched
         query, _ = _query(text)
-        return bool(
-            asked
-            and felt
-            and not asked.startswith(_STATES)
-            and _asked_as_said(asked, query)
-            and _within(felt, query)
-        )
+        return bool(asked and felt and _asked_for(asked, query) and _within(felt, query))
 
     def support(self, text: str, intent: str) -> float:
         """How well ``text`` matches ``intent``'s examples (0..1), whatever wins overall."""

@@ -339,9 +339,15 @@ class VoskSpeechToText(SpeechToText):
         i = bisect.bisect_left(self._sentences, head)
         return i < len(self._sentences) and self._sentences[i].startswith(head)
 
+    def ends_at_once(self, text: str) -> bool:
+        """True when ``text`` is a whole command, a sentence nothing the person could add
+        would change (``quick_phrases``) or one nothing extends: the utterance ends
+        after a short quiet."""
+        return text in self.quick_phrases or self.final_sentence(text)
+
     def could_end(self, text: str) -> bool:
         """True when ``text`` (a partial, which lags the audio) may be, or be the start
-        of, a sentence that ends the utterance at once (see :meth:`final_sentence`)."""
+        of, a sentence that ends the utterance at once (see :meth:`ends_at_once`)."""
         if not text:
             return True
         i = bisect.bisect_left(self._ends, text)
@@ -398,9 +404,14 @@ class VoskSpeechToText(SpeechToText):
         return _decode(self.recognizer(grammar=False), pcm, 0.0)
 
 
+def _known(text: str) -> str:
+    """``text`` without the recognizer's [unk] marks."""
+    return " ".join(w for w in text.split() if w != UNK)
+
+
 def _begins(whole: str, part: str) -> bool:
     """True when the words of ``part`` (a partial, [unk] aside) begin ``whole``."""
-    words = [w for w in part.split() if w != UNK]
+    words = _known(part).split()
     return whole.split()[: len(words)] == words
 
 
@@ -579,7 +590,7 @@ class _VoskRecognition(Recognition):
             # A whole command, or a sentence that nothing the person could add would
             # change, is taken after a short quiet; anything else waits longer.
             wait, stable = self.engine.end_silence, STABLE_PARTIAL
-            if text in self.engine.quick_phrases or self.engine.final_sentence(text):
+            if self.engine.ends_at_once(text):
                 wait, stable = min(wait, QUICK_END_SILENCE), QUICK_STABLE
             quiet = self.time - self.voice.last_loud
             done = self.time - self.last_change >= stable or (
@@ -632,7 +643,7 @@ class _VoskRecognition(Recognition):
             or quiet < min(self.engine.end_silence, QUICK_END_SILENCE)
         ):
             return None
-        so_far = " ".join(w for w in self.last_partial.split() if w != UNK)
+        so_far = _known(self.last_partial)
         if not self.engine.could_end(so_far) and not (
             self.pending is not None and self.engine.could_end(f"{self.pending.text} {so_far}")
         ):
@@ -640,11 +651,9 @@ class _VoskRecognition(Recognition):
         self.tried_at = self.voice.last_loud
         result = self._result(self.rec.FinalResult())
         best, _ = _best_of(result)
-        text = " ".join(w for w in str(best.get("text", "")).split() if w != UNK)
+        text = _known(str(best.get("text", "")))
         whole = f"{self.pending.text} {text}" if self.pending is not None else text
-        if text and any(
-            t in self.engine.quick_phrases or self.engine.final_sentence(t) for t in {text, whole}
-        ):
+        if text and any(self.engine.ends_at_once(t) for t in {text, whole}):
             return self._finish(result)
         # Not yet: decode the utterance again, so the recognizer goes on as if unread.
         if text:
@@ -740,7 +749,7 @@ class _VoskRecognition(Recognition):
         words = _words(best)
         raw = str(best.get("text", "")).strip()
         heard_unknown = UNK in raw.split()
-        text = " ".join(w for w in raw.split() if w != UNK)
+        text = _known(raw)
         conf = sum(w.conf for w in words) / len(words) if words else 0.0
         open_text, open_others = (
             self._open_reading(text, heard_unknown, conf, open_again)
@@ -749,7 +758,7 @@ class _VoskRecognition(Recognition):
         )
         if not text and not open_text:
             return None
-        alternatives = [" ".join(w for w in t.split() if w != UNK) for t in (*others, *open_others)]
+        alternatives = [_known(t) for t in (*others, *open_others)]
         return Transcript(
             text=text,
             words=words,
