@@ -229,6 +229,12 @@ SAID_AT_RISK: dict[str, list[str]] = {
         "i'm going to end it this session won't fix me",
         "i relapsed my arms are a mess",
         "i think i'm going to relapse tonight",
+        "let's end it here",
+        "we could end it tonight",
+        "you can end it tonight",
+        "can you end it all",
+        "can you end it for me",
+        "end it now",
     ],
     "contractions and last words": [
         "my throat's swelling up i think it's the shellfish",
@@ -341,6 +347,10 @@ SAID_HARMLESSLY: dict[str, list[str]] = {
         "i'd like to finish this breathing now",
         "relapse my muscles",
         "now relapse your shoulders",
+        "okay that's enough you can end it now",
+        "um let's end it there",
+        "could you end it please",
+        "let's end it for today",
     ],
     "everyday sentences with the same plain words": [
         "i jump off the diving board every week",
