@@ -296,6 +296,7 @@ def test_only_free_speech_is_read_for_its_words(matcher: IntentMatcher) -> None:
         ("i feel overwhelmed can you ground me", "ground"),
         ("ground me please i feel all over the place", "ground"),
         ("i'm so wound up can we do a body scan", "body_scan"),
+        ("remind me what worked when i couldn't sleep last week", "toolbox"),
     ],
 )
 def test_a_practice_asked_for_beside_a_feeling_is_what_is_done(
