@@ -237,6 +237,7 @@ SAID_AT_RISK: dict[str, list[str]] = {
         "can you end it all",
         "can you end it for me",
         "end it now",
+        "you can end it now i want to end it",
     ],
     "contractions and last words": [
         "my throat's swelling up i think it's the shellfish",
