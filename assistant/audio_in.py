@@ -162,6 +162,10 @@ class ScriptedSource(_PacedSource):
         return chunk
 
 
+MIC_BLOCK_SECONDS = 0.05
+"""Seconds of audio per block the microphone hands over (one recognizer piece each)."""
+
+
 class MicrophoneSource(AudioSource):
     """Live audio from a PortAudio input device.
 
@@ -171,7 +175,9 @@ class MicrophoneSource(AudioSource):
     callback only enqueues bytes; everything else happens in :meth:`read`.
     """
 
-    def __init__(self, device: str | int | None = None, block_seconds: float = 0.05) -> None:
+    def __init__(
+        self, device: str | int | None = None, block_seconds: float = MIC_BLOCK_SECONDS
+    ) -> None:
         if block_seconds <= 0:
             raise ValueError("block_seconds must be positive")
         sd = import_sounddevice()

@@ -55,14 +55,18 @@ PRIMER = 0.5
 right at its first word lost that word without it ("i feel anxious" from espeak-ng
 was heard as "feel anxious"). Only the recognizers hear it, not the noise estimate,
 the gain or the loudness gate; word times are given without it."""
-LEAD_IN_PIECES = 5
-"""100 ms pieces of quiet decoded again after an idle reset (see ``_decode_piece``)."""
+PIECE = 0.05
+"""Seconds of audio decoded at a time, whatever block size the source delivers: a
+microphone's 50 ms blocks and a recording are heard alike, and the end of speech is
+noticed within 50 ms."""
+LEAD_IN = 0.5
+"""Seconds of quiet decoded again after an idle reset (see ``_decode_piece``)."""
 STABLE_PARTIAL = 0.15
-"""The partial text must have stood through two more pieces of audio (about 0.2 s;
-the noise suppressor's hop makes pieces a few ms short of 0.1 s, so a 0.2 s bar
-sometimes took a third piece)."""
+"""Seconds the partial text must have stood, unchanged, before the utterance may end
+(pieces come in 16 ms steps of the noise suppressor, so a round bar of 0.2 s would
+sometimes take a piece more than it should)."""
 QUICK_STABLE = 0.05
-"""...or one more piece of audio (pieces are about 0.1 s) when it is a whole command or
+"""...or this long when it is a whole command or
 sentence: Vosk's partial text runs 0.2-0.4 s behind the audio, so the last word of
 "what can you do" shows up when the person has long been quiet, and waiting for it to
 stand as long again only adds delay."""
@@ -506,7 +510,8 @@ class _VoskRecognition(Recognition):
         self.last_change = 0.0  # stream time at which the partial text last changed
         self.speaking = False
         self.voice = VoiceActivity()
-        self.recent: deque[bytes] = deque(maxlen=LEAD_IN_PIECES)  # the last 0.5 s of audio
+        self.recent: deque[bytes] = deque()  # the last LEAD_IN seconds of audio
+        self.recent_bytes = 0
         self.pending: Transcript | None = None  # an unfinished sentence, held for its rest
         self.previous: Transcript | None = None  # the last utterance handed on
         # One per stream, so the noise estimate carries over from one utterance to the next.
@@ -527,7 +532,7 @@ class _VoskRecognition(Recognition):
 
     def accept(self, pcm: bytes) -> list[Event]:
         events: list[Event] = []
-        step = STT_FORMAT.bytes_per_second // 10  # decode in 100 ms pieces
+        step = round(PIECE * STT_FORMAT.rate) * STT_FORMAT.width
         for i in range(0, len(pcm), step):
             piece = pcm[i : i + step]
             if self.retake is not None:
@@ -560,7 +565,7 @@ class _VoskRecognition(Recognition):
             limit = int(MAX_UTTERANCE * 1.2 * STT_FORMAT.bytes_per_second) & ~1
             if len(self.buffer) > limit:
                 del self.buffer[: len(self.buffer) - limit]
-        self.recent.append(piece)
+        self._remember(piece)
         if self.open is not None:
             self.open.AcceptWaveform(piece)
             if self.pending is not None and not self.speaking:
@@ -621,6 +626,14 @@ class _VoskRecognition(Recognition):
             self.rec.AcceptWaveform(lead_in)
             self._heard(lead_in)
         return events
+
+    def _remember(self, piece: bytes) -> None:
+        """Keep the last :data:`LEAD_IN` seconds of audio, for the lead-in after a reset."""
+        self.recent.append(piece)
+        self.recent_bytes += len(piece)
+        limit = LEAD_IN * STT_FORMAT.bytes_per_second
+        while self.recent_bytes - len(self.recent[0]) >= limit:
+            self.recent_bytes -= len(self.recent.popleft())
 
     def _heard(self, pcm: bytes) -> None:
         if self.heard is not None:
