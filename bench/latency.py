@@ -1,13 +1,14 @@
 """Response latency of the live loop: ``python -m bench.latency [--quick] [--json PATH]``.
 
 Each test recording (a request spoken by a synthetic voice, some with a hesitation
-pause in the middle) is streamed in real time, 0.1 s blocks at the rate a microphone
-delivers them, into :func:`assistant.runtime.listen` — Vosk's two passes, the
-endpointing, the dialog and the speech output, as ``steady listen`` runs them. The
-figure is the time from the end of speech (the last loud 10 ms frame of the recording)
-to the moment the first sample of the reply is handed to the audio sink. Replies are
-cached (rendered ahead, as ``steady listen`` does at start), so this is the pipeline's
-own delay, not speech synthesis.
+pause in the middle) is streamed in real time, in the blocks and at the rate a
+microphone delivers them (``MIC_BLOCK_SECONDS``), into
+:func:`assistant.runtime.listen` — Vosk's two passes, the endpointing, the dialog and
+the speech output, as ``steady listen`` runs them. The figure is the time from the end
+of speech (the last loud 10 ms frame of the recording) to the moment the first sample
+of the reply is handed to the audio sink. Replies are cached (rendered ahead, as
+``steady listen`` does at start), so this is the pipeline's own delay, not speech
+synthesis.
 
 A *cut-off* is an utterance that the recognizer closed in the middle, so that it
 reached the dialog as two (or more) turns.
@@ -27,7 +28,7 @@ import numpy as np
 
 from assistant.app import App
 from assistant.audio_format import STT_FORMAT, Audio, concat
-from assistant.audio_in import WavFileSource
+from assistant.audio_in import MIC_BLOCK_SECONDS, WavFileSource
 from assistant.audio_out import NullSink
 from assistant.clock import MonotonicClock
 from assistant.config import Settings
@@ -149,7 +150,9 @@ def one(app: App, stt: SpeechToText, speech: Audio, request: str, voice: str) ->
     sink.on_first_sample = samples.append
     clock = MonotonicClock()
     output = app.spoken_output(sink, clock)
-    source = _TimedSource(clip, realtime=True, trailing_silence=TRAILING)
+    source = _TimedSource(
+        clip, block_seconds=MIC_BLOCK_SECONDS, realtime=True, trailing_silence=TRAILING
+    )
     listen(app, source, timed, output, clock, max_seconds=source.duration + 2.0)
     if source.started is None:
         raise RuntimeError("the source was never read")

@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from assistant.audio_in import MIC_BLOCK_SECONDS
 from bench import compare, footprint, latency, pacing, pi, rtf, stop_latency, wer
 
 MISSED = "**target missed**"
@@ -260,7 +261,8 @@ def _latency(lat: dict[str, Any]) -> list[str]:
     out.append(
         f"{lat['n']} recordings (requests by several synthetic voices, two with a "
         f"{int(1000 * latency.HESITATION)} ms hesitation pause mid-sentence) streamed in real "
-        "time, 0.1 s blocks, into `assistant.runtime.listen` (both recognizer passes, "
+        f"time, in {int(1000 * MIC_BLOCK_SECONDS)} ms blocks as the microphone delivers "
+        "them, into `assistant.runtime.listen` (both recognizer passes, "
         "endpointing, dialog, speech output); replies come from the speech cache, as "
         "`steady listen` renders them at start."
     )

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from assistant.app import App
 from assistant.audio_format import STT_FORMAT, Audio, concat, load_wav
-from assistant.audio_in import WavFileSource
+from assistant.audio_in import MIC_BLOCK_SECONDS, WavFileSource
 from assistant.audio_out import NullSink
 from assistant.clock import MonotonicClock
 from assistant.config import Settings
@@ -68,7 +68,9 @@ def measure(tries: int, home: Path | None = None) -> list[float]:
             # 3.5 s of quiet first: Steady's greeting plays, and while it talks only
             # commands count, so the request comes after it.
             clip = concat([Audio.silence(3.5), start, Audio.silence(GAP), stop], STT_FORMAT)
-            source = WavFileSource(clip, realtime=True, trailing_silence=3.0)
+            source = WavFileSource(
+                clip, block_seconds=MIC_BLOCK_SECONDS, realtime=True, trailing_silence=3.0
+            )
             clock = MonotonicClock()
             output = app.spoken_output(NullSink(realtime=True), clock)
             stopped = _StopWatch(source)
