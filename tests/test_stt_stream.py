@@ -46,11 +46,12 @@ def recording(
     )
 
 
-def stream(stt: VoskSpeechToText, pcm: bytes) -> list[Transcript]:
+def stream(stt: VoskSpeechToText, pcm: bytes, block: int = 3200) -> list[Transcript]:
+    """Every utterance of ``pcm``, fed in ``block``-byte blocks (100 ms by default)."""
     rec = stt.start()
     finals: list[Transcript] = []
-    for i in range(0, len(pcm), 3200):
-        finals += [e.transcript for e in rec.accept(pcm[i : i + 3200]) if isinstance(e, Final)]
+    for i in range(0, len(pcm), block):
+        finals += [e.transcript for e in rec.accept(pcm[i : i + block]) if isinstance(e, Final)]
     last = rec.flush()
     return finals + ([last] if last is not None else [])
 
@@ -416,12 +417,7 @@ def test_the_sources_block_size_does_not_change_what_is_heard(
     pcm = recording(tmp_path, 4.6, "Stop", 1.0, "I feel anxious", 1.5, say=spoken)
 
     def heard(block: int) -> list[tuple[str, float]]:
-        rec = stt.start()
-        finals: list[Transcript] = []
-        for i in range(0, len(pcm), block):
-            finals += [e.transcript for e in rec.accept(pcm[i : i + block]) if isinstance(e, Final)]
-        last = rec.flush()
-        return [(t.text, round(t.end_time, 3)) for t in finals + ([last] if last else [])]
+        return [(t.text, round(t.end_time, 3)) for t in stream(stt, pcm, block)]
 
     mic = heard(1600)
     assert [text for text, _ in mic] == ["stop", "i feel anxious"]
