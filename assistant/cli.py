@@ -232,10 +232,11 @@ def _match(settings: Settings, args: argparse.Namespace) -> int:
 
 def _recognize(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.audio_format import load_wav
-    from assistant.understand import build_matcher, build_stt, understand_audio
+    from assistant.understand import build_matcher, build_stt, load_model, understand_audio
 
+    loading = load_model(settings.model)
     matcher = build_matcher(settings.language)
-    stt = build_stt(matcher, settings.model, **settings.recognition())
+    stt = build_stt(matcher, loading, **settings.recognition())
     failures = 0
     for name in args.files:
         try:
@@ -278,11 +279,12 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.audio_out import AudioSink, SpeakerSink, WavFileSink
     from assistant.clock import Clock, MonotonicClock, VirtualClock
     from assistant.runtime import run_recording
-    from assistant.understand import build_stt
+    from assistant.understand import build_stt, load_model
 
     source = WavFileSource(args.input)  # bad files fail here, before the model loads
+    loading = load_model(settings.model)
     app = App.load(settings, args.data_dir)
-    stt = build_stt(app.matcher, settings.model, **settings.recognition())
+    stt = build_stt(app.matcher, loading, **settings.recognition())
     sink: AudioSink
     clock: Clock
     if args.out:
@@ -306,10 +308,11 @@ def _listen(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.audio_out import SpeakerSink
     from assistant.clock import MonotonicClock
     from assistant.runtime import listen
-    from assistant.understand import build_stt
+    from assistant.understand import build_stt, load_model
 
+    loading = load_model(settings.model)  # loads while the sentences are built
     app = App.load(settings, args.data_dir)
-    stt = build_stt(app.matcher, settings.model, **settings.recognition())
+    stt = build_stt(app.matcher, loading, **settings.recognition())
     clock = MonotonicClock()
     source = MicrophoneSource(settings.input_device)
     sink = SpeakerSink(settings.output_device)

@@ -9,6 +9,11 @@ import yaml
 
 from assistant.errors import DataFileError
 
+_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML was built with it (the wheels are), about ten
+times faster than the pure-Python one over Steady's 45,000 example sentences; the
+same documents, the same errors."""
+
 
 def load_yaml(path: Path) -> dict[str, Any]:
     """A YAML mapping from ``path``; any problem is a :class:`DataFileError`."""
@@ -17,7 +22,7 @@ def load_yaml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise DataFileError(f"{path}: cannot read it ({exc.strerror}).") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_LOADER)  # a safe loader, C or Python
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

@@ -36,15 +36,24 @@ class Span:
     end: int
 
 
+_WORD = re.compile(r"[a-z0-9']+(?:\.[0-9]+)?")
+_NUMERAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+
 def words_of(text: str) -> list[str]:
     """Lowercase words, digits kept, punctuation other than apostrophes dropped."""
-    return re.findall(r"[a-z0-9']+(?:\.[0-9]+)?", text.lower())
+    return _WORD.findall(text.lower())
+
+
+def _has_number(words: list[str]) -> bool:
+    """Whether any of ``words`` could begin a number (a quick test before the scan)."""
+    return any(w[:1].isdigit() or w in _UNITS or w in _TENS for w in words)
 
 
 def _number_at(words: list[str], i: int) -> tuple[float, int] | None:
     """A number starting at ``words[i]``: (value, words used)."""
     w = words[i]
-    if re.fullmatch(r"[0-9]+(?:\.[0-9]+)?", w):
+    if w[:1].isdigit() and _NUMERAL.fullmatch(w):
         return float(w), 1
     if w in _TENS:
         value = _TENS[w]
@@ -79,6 +88,8 @@ def find_rating(text: str, *, answer: bool = False) -> Span | None:
     Where two numbers are given ("six or seven") the higher one is taken.
     """
     words = words_of(text)
+    if not answer and not _has_number(words):
+        return None
     best: Span | None = None
     i = 0
     while i < len(words):
@@ -106,11 +117,14 @@ def find_rating(text: str, *, answer: bool = False) -> Span | None:
 _MINUTE = {"minute", "minutes", "min", "mins"}
 _SECOND = {"second", "seconds", "sec", "secs"}
 _HOUR = {"hour", "hours"}
+_UNIT_WORDS = frozenset(_MINUTE | _SECOND | _HOUR)
 
 
 def find_duration(text: str) -> Span | None:
     """A length of time in seconds ("five minutes" -> 300), with its word span."""
     words = words_of(text)
+    if _UNIT_WORDS.isdisjoint(words):
+        return None
     for i in range(len(words)):
         value: float | None
         used: int

@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import json
 import logging
+import threading
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterable
@@ -234,6 +235,41 @@ def check_address_space(need: int = MIN_ADDRESS_SPACE) -> None:
         )
 
 
+class ModelLoad:
+    """A Vosk model loading on its own thread from the moment this is made.
+
+    Kaldi reads the model in C++ without holding Python's lock, so Steady builds its
+    matcher and grammar (pure Python, about as long again) meanwhile: made first,
+    this takes the model's load out of the time to ready. :meth:`result` waits for
+    it; a model that failed to load is a :class:`ModelError` there.
+    """
+
+    def __init__(self, model_path: Path) -> None:
+        check_address_space()
+        self.model_path = model_path
+        self._vosk = _import_vosk()
+        self._model: Any = None
+        self._error: str | None = None
+        self._thread = threading.Thread(target=self._load, name="steady-model", daemon=True)
+        self._thread.start()
+
+    def _load(self) -> None:
+        try:
+            self._model = self._vosk.Model(str(self.model_path))
+        except Exception as exc:  # the binding raises a bare Exception on failure
+            self._error = str(exc)
+
+    def result(self) -> Any:
+        """The loaded ``vosk.Model`` (waits for it)."""
+        self._thread.join()
+        if self._model is None:
+            raise ModelError(
+                f"The speech model in {self.model_path} could not be loaded "
+                f"({self._error}); run `steady models fetch` to reinstall it."
+            )
+        return self._model
+
+
 FALLBACK_CONFIDENCE = 0.7
 """With ``open_pass: fallback``, a grammar reading less sure than this gets the open pass."""
 GRAMMAR_ALTERNATIVES = 8
@@ -281,25 +317,19 @@ class VoskSpeechToText(SpeechToText):
         quick_phrases: Iterable[str] = (),
         noise_suppression: bool = True,
         auto_gain: bool = True,
+        loading: ModelLoad | None = None,
     ) -> None:
         if open_pass not in OPEN_PASS_MODES:
             raise ValueError(f"open_pass must be one of {OPEN_PASS_MODES}")
-        vosk = _import_vosk()
-        self._vosk = vosk
+        self._vosk = _import_vosk()
         self.model_path = model_path
-        check_address_space()
-        try:
-            self.model = vosk.Model(str(model_path))
-        except Exception as exc:  # the binding raises a bare Exception on failure
-            raise ModelError(
-                f"The speech model in {model_path} could not be loaded ({exc}); "
-                "run `steady models fetch` to reinstall it."
-            ) from None
+        self.model = (loading or ModelLoad(model_path)).result()
         graph = model_path / "graph"
         self.supports_grammar = (graph / "HCLr.fst").exists() and (graph / "Gr.fst").exists()
-        find = self.model.vosk_model_find_word
-        words = sorted({w for w in vocabulary if w and find(w) >= 0})
-        sentences = sorted({p for p in phrases if p and all(find(w) >= 0 for w in p.split())})
+        phrases, vocabulary = set(phrases), set(vocabulary)
+        known = self._known_words({w for p in phrases for w in p.split()} | vocabulary)
+        words = sorted({w for w in vocabulary if w and w in known})
+        sentences = sorted({p for p in phrases if p and known.issuperset(p.split())})
         self.vocabulary = sorted({w for p in sentences for w in p.split()} | set(words))
         self.use_grammar = use_grammar and self.supports_grammar and bool(self.vocabulary)
         self._grammar = json.dumps([*sentences, *words, UNK]) if self.use_grammar else None
@@ -332,6 +362,12 @@ class VoskSpeechToText(SpeechToText):
             len(self.vocabulary),
             self.open_pass,
         )
+
+    def _known_words(self, words: set[str]) -> frozenset[str]:
+        """Those of ``words`` in the model's lexicon (asked once each: the 50,000
+        grammar sentences share about 2,000 words)."""
+        find = self.model.vosk_model_find_word
+        return frozenset(w for w in words if w and find(w) >= 0)
 
     def final_sentence(self, text: str) -> bool:
         """True when ``text`` is a whole grammar sentence that no longer one extends

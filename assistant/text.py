@@ -29,6 +29,7 @@ _CONTRACTIONS = {
 _PATTERN = re.compile(
     r"\b(" + "|".join(re.escape(k) for k in sorted(_CONTRACTIONS, key=len, reverse=True)) + r")\b"
 )
+_NOT_A_WORD = re.compile(r"[^a-z0-9' ]+")
 _FILLERS = {"um", "uh", "uhm", "erm", "er", "hmm", "mm", "ah"}
 
 
@@ -55,7 +56,7 @@ def normalize(text: str) -> str:
     before the fillers go.
     """
     t = text.lower().replace("’", "'").replace("-", " ")
-    t = re.sub(r"[^a-z0-9' ]+", " ", t)
+    t = _NOT_A_WORD.sub(" ", t)
     t = " ".join(w.strip("'") for w in t.split())
     for pattern, word in _SOUNDS:
         t = pattern.sub(word, t)

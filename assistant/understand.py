@@ -21,7 +21,7 @@ from assistant.crisis import CrisisFinding
 from assistant.intents import FILLER, NOT_IN_GRAMMAR, UNKNOWN
 from assistant.matcher import IntentMatcher, Match
 from assistant.paths import intents_dir, models_dir
-from assistant.stt import SpeechToText, Transcript, VoskSpeechToText, join_utterances
+from assistant.stt import ModelLoad, SpeechToText, Transcript, VoskSpeechToText, join_utterances
 from assistant.text import normalize
 
 log = logging.getLogger(__name__)
@@ -153,9 +153,17 @@ def settled_phrases(matcher: IntentMatcher) -> frozenset[str]:
     return frozenset(settled)
 
 
+def load_model(model: str | Path | None = None) -> ModelLoad:
+    """Start loading the active (or given) model on a thread; hand it to
+    :func:`build_stt`. A missing or broken model is reported here, at once."""
+    from assistant.models import resolve_model
+
+    return ModelLoad(resolve_model(models_dir(), model))
+
+
 def build_stt(
     matcher: IntentMatcher,
-    model: str | Path | None = None,
+    model: str | Path | ModelLoad | None = None,
     *,
     use_grammar: bool = True,
     open_pass: str = DEFAULT_OPEN_PASS,
@@ -163,12 +171,11 @@ def build_stt(
     auto_gain: bool = True,
     end_silence: float = DEFAULT_END_SILENCE,
 ) -> VoskSpeechToText:
-    """Vosk with the active (or given) model, Steady's sentences and vocabulary."""
-    from assistant.models import resolve_model
-
-    path = resolve_model(models_dir(), model)
+    """Vosk with the active (or given, or loading) model, Steady's sentences and
+    vocabulary."""
+    loading = model if isinstance(model, ModelLoad) else load_model(model)
     return VoskSpeechToText(
-        path,
+        loading.model_path,
         grammar_vocabulary(matcher),
         phrases=grammar_phrases(matcher),
         use_grammar=use_grammar,
@@ -177,6 +184,7 @@ def build_stt(
         noise_suppression=noise_suppression,
         auto_gain=auto_gain,
         end_silence=end_silence,
+        loading=loading,
     )
 
 

@@ -115,10 +115,11 @@ def child(home: Path) -> int:
     from assistant.audio_out import NullSink
     from assistant.clock import MonotonicClock
     from assistant.config import Settings
-    from assistant.understand import build_stt
+    from assistant.understand import build_stt, load_model
 
+    loading = load_model()
     app = App.load(Settings(), str(home))
-    build_stt(app.matcher)
+    build_stt(app.matcher, loading)
     output = app.spoken_output(NullSink(), MonotonicClock())
     output.prepare(app.replies.all_texts())
     print(f"{READY_LINE} (equivalent process).", file=sys.stderr, flush=True)

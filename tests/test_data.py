@@ -107,3 +107,14 @@ def test_pace_bounds_hold_the_cycle(tmp_path: Path) -> None:
     path.write_text(BOX + "cycle_seconds: {min: 10, max: 12}\n")
     with pytest.raises(DataFileError, match="cycle_seconds"):
         load_exercise(path)
+
+
+def test_the_fast_yaml_loader_reads_every_bundled_file_as_the_plain_one_does() -> None:
+    import yaml
+
+    from assistant.datafiles import load_yaml
+
+    files = sorted(intents_dir().rglob("*.yaml"))
+    assert len(files) > 30
+    for path in files:
+        assert load_yaml(path) == yaml.safe_load(path.read_text(encoding="utf-8")), path

@@ -511,3 +511,23 @@ def test_fetch_reports_maven_reason_for_unserved_version(
         fetch_default_model(models_dir, progress=False, zip_url=UNREACHABLE, maven_version="0.3.70")
     assert "steady models install PATH" in str(info.value)
     assert leftovers(models_dir) == []
+
+
+def test_a_model_that_will_not_load_is_one_sentence_once_awaited(tmp_path: Path) -> None:
+    from assistant.stt import ModelLoad
+
+    folder = make_model(tmp_path / "scrambled")  # the right files, none of them a model
+    loading = ModelLoad(folder)  # returns at once; the load runs on its own thread
+    with pytest.raises(ModelError, match=r"could not be loaded .*steady models fetch"):
+        loading.result()
+
+
+def test_a_missing_model_is_reported_before_anything_else_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant import understand
+
+    monkeypatch.delenv("STEADY_MODEL", raising=False)
+    monkeypatch.setattr(understand, "models_dir", lambda: tmp_path)
+    with pytest.raises(ModelError, match="steady models fetch"):
+        understand.load_model()
