@@ -233,6 +233,7 @@ class IntentMatcher:
                     s.replace("{rating}", RATING_SLOT).replace("{duration}", DURATION_SLOT)
                 )
                 norm = norm.replace(f"{RATING_SLOT} out of ten", RATING_SLOT)
+                norm = s if norm == s else norm  # one copy of a sentence already plain
                 if norm and norm not in self._exact:
                     self._exact[norm] = intent.name
                     sentences.append(norm)

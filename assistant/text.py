@@ -42,6 +42,13 @@ _SOUNDS = (
 _NOUN_S = re.compile(r"\b([a-z]+)'s\b")
 
 
+def single_spaced(text: str) -> str:
+    """``text`` with its words one space apart: ``text`` itself when it already is, so
+    the 50,000 sentences of the grammar are not held twice."""
+    joined = " ".join(text.split())
+    return text if joined == text else joined
+
+
 def noun_s_as(norm: str, verb: str) -> str:
     """``norm`` (already normalised) with each "'s" left after a noun read as ``verb``:
     "my anxiety's been bad" as "my anxiety is been bad", "my wife's fallen" with "has".

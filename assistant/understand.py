@@ -22,7 +22,7 @@ from assistant.intents import FILLER, NOT_IN_GRAMMAR, UNKNOWN
 from assistant.matcher import IntentMatcher, Match
 from assistant.paths import intents_dir, models_dir
 from assistant.stt import ModelLoad, SpeechToText, Transcript, VoskSpeechToText, join_utterances
-from assistant.text import normalize
+from assistant.text import normalize, single_spaced
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def _examples(matcher: IntentMatcher) -> Iterable[tuple[str, str, bool]]:
             for rating in SAMPLE_RATINGS if "{rating}" in sentence else ("",):
                 for duration in SAMPLE_DURATIONS if slotted else ("",):
                     filled = sentence.replace("{rating}", rating).replace(DURATION, duration)
-                    yield intent.name, " ".join(filled.split()), slotted
+                    yield intent.name, single_spaced(filled), slotted
 
 
 def grammar_phrases(matcher: IntentMatcher) -> list[str]:
@@ -125,7 +125,7 @@ def grammar_phrases(matcher: IntentMatcher) -> list[str]:
     grammar phrases, and the ways of addressing Steady by name (:data:`ADDRESS_PHRASES`)."""
     out = {phrase for _, phrase, _ in _examples(matcher)}
     out.update(ADDRESS_PHRASES)
-    return sorted(" ".join(p.split()) for p in out)
+    return sorted(single_spaced(p) for p in out)
 
 
 def settled_phrases(matcher: IntentMatcher) -> frozenset[str]:

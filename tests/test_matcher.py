@@ -12,7 +12,7 @@ import yaml
 from assistant.intents import REQUIRED_INTENTS
 from assistant.matcher import IntentMatcher, in_order
 from assistant.stt import Transcript
-from assistant.text import without_name
+from assistant.text import single_spaced, without_name
 from assistant.understand import grammar_phrases, match_transcript
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -350,3 +350,9 @@ def test_a_practice_not_asked_for_does_not_outweigh_the_feeling(matcher: IntentM
         from_grammar=True,
     )
     assert match_transcript(matcher, negated).intent != "breathe"
+
+
+def test_a_sentence_already_single_spaced_is_kept_not_copied() -> None:
+    plain = "i feel anxious about " + "work"  # built at run time, so not a shared constant
+    assert single_spaced(plain) is plain
+    assert single_spaced("  i feel   anxious ") == "i feel anxious"
