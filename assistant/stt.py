@@ -239,7 +239,7 @@ class ModelLoad:
     """A Vosk model loading on its own thread from the moment this is made.
 
     Kaldi reads the model in C++ without holding Python's lock, so Steady builds its
-    matcher and grammar (pure Python, about as long again) meanwhile: made first,
+    matcher and grammar (pure Python, longer than the load) meanwhile: made first,
     this takes the model's load out of the time to ready. :meth:`result` waits for
     it; a model that failed to load is a :class:`ModelError` there.
     """
@@ -294,6 +294,7 @@ def _best_of(result: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
 class VoskSpeechToText(SpeechToText):
     """Vosk (Kaldi) recognition: Steady's sentences as a grammar, plus the open vocabulary.
 
+    ``model`` is a model folder, or a :class:`ModelLoad` already under way.
     ``phrases`` (whole example sentences) and ``vocabulary`` (single words, e.g. the
     crisis words and numbers) make the runtime grammar. ``open_pass`` decides when the
     open-vocabulary reading is made: ``always`` (a second recognizer fed the same audio
@@ -307,7 +308,7 @@ class VoskSpeechToText(SpeechToText):
 
     def __init__(
         self,
-        model_path: Path,
+        model: Path | ModelLoad,
         vocabulary: Iterable[str] = (),
         *,
         phrases: Iterable[str] = (),
@@ -317,14 +318,14 @@ class VoskSpeechToText(SpeechToText):
         quick_phrases: Iterable[str] = (),
         noise_suppression: bool = True,
         auto_gain: bool = True,
-        loading: ModelLoad | None = None,
     ) -> None:
         if open_pass not in OPEN_PASS_MODES:
             raise ValueError(f"open_pass must be one of {OPEN_PASS_MODES}")
+        loading = model if isinstance(model, ModelLoad) else ModelLoad(model)
         self._vosk = _import_vosk()
-        self.model_path = model_path
-        self.model = (loading or ModelLoad(model_path)).result()
-        graph = model_path / "graph"
+        self.model_path = loading.model_path
+        self.model = loading.result()
+        graph = self.model_path / "graph"
         self.supports_grammar = (graph / "HCLr.fst").exists() and (graph / "Gr.fst").exists()
         phrases, vocabulary = set(phrases), set(vocabulary)
         known = self._known_words({w for p in phrases for w in p.split()} | vocabulary)
@@ -356,7 +357,7 @@ class VoskSpeechToText(SpeechToText):
         self._ends = sorted(ends | self.quick_phrases)
         log.info(
             "Vosk model %s loaded; grammar %s (%d sentences, %d words); open pass %s",
-            model_path.name,
+            self.model_path.name,
             "on" if self.use_grammar else "off",
             len(sentences),
             len(self.vocabulary),

@@ -155,7 +155,8 @@ def settled_phrases(matcher: IntentMatcher) -> frozenset[str]:
 
 def load_model(model: str | Path | None = None) -> ModelLoad:
     """Start loading the active (or given) model on a thread; hand it to
-    :func:`build_stt`. A missing or broken model is reported here, at once."""
+    :func:`build_stt`. A missing model, or one without its files, is reported here at
+    once; one that fails to load when :func:`build_stt` waits for it."""
     from assistant.models import resolve_model
 
     return ModelLoad(resolve_model(models_dir(), model))
@@ -173,9 +174,8 @@ def build_stt(
 ) -> VoskSpeechToText:
     """Vosk with the active (or given, or loading) model, Steady's sentences and
     vocabulary."""
-    loading = model if isinstance(model, ModelLoad) else load_model(model)
     return VoskSpeechToText(
-        loading.model_path,
+        model if isinstance(model, ModelLoad) else load_model(model),
         grammar_vocabulary(matcher),
         phrases=grammar_phrases(matcher),
         use_grammar=use_grammar,
@@ -184,7 +184,6 @@ def build_stt(
         noise_suppression=noise_suppression,
         auto_gain=auto_gain,
         end_silence=end_silence,
-        loading=loading,
     )
 
 
