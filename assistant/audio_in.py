@@ -163,7 +163,9 @@ class ScriptedSource(_PacedSource):
 
 
 MIC_BLOCK_SECONDS = 0.05
-"""Seconds of audio per block the microphone hands over (one recognizer piece each)."""
+"""Seconds of audio per block the microphone hands over. The recognizer decodes in its
+own pieces (``assistant.stt.PIECE``, also 50 ms) whatever the block size, so this only
+sets how often audio arrives; the latency benchmarks stream recordings in it."""
 
 
 class MicrophoneSource(AudioSource):
