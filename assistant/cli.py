@@ -219,7 +219,6 @@ def _match(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.understand import build_matcher
 
     matcher = build_matcher(settings.language)
-    matcher.warm_up()
     for line in sys.stdin:
         text = line.rstrip("\n")
         m = matcher.match(text)
@@ -238,7 +237,6 @@ def _recognize(settings: Settings, args: argparse.Namespace) -> int:
     loading = load_model(settings.model)
     matcher = build_matcher(settings.language)
     stt = build_stt(matcher, loading, **settings.recognition())
-    matcher.warm_up()  # built while the first file decodes
     failures = 0
     for name in args.files:
         try:

@@ -256,12 +256,6 @@ class IntentMatcher:
         self._words = Building(sentences, owners, STOP_WORDS)
         self._strict = {i.name: i.accept for i in intents.intents.values() if i.accept is not None}
 
-    def warm_up(self) -> None:
-        """Start counting the examples' words on a thread (see
-        :class:`~assistant.word_model.Building`), so the first request does not wait
-        for it. Call it once Steady is ready; matching works without it."""
-        self._words.start()
-
     @classmethod
     def from_data(cls, folder: Path, language: str = "en") -> IntentMatcher:
         """Load sentences and crisis rules from the bundled data folder."""

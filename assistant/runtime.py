@@ -85,7 +85,6 @@ def listen(
 ) -> Dialog:
     """Run the hands-free loop until "goodbye", the end of the source, or ``max_seconds``."""
     clock = clock or MonotonicClock()
-    app.matcher.warm_up()
     tracking = TrackingOutput(output, clock)
     dialog = app.dialog(tracking, clock, asynchronous=True)
     recognition = stt.start()
@@ -134,7 +133,6 @@ def run_recording(
     app: App, source: AudioSource, stt: SpeechToText, output: Output, clock: Clock
 ) -> Dialog:
     """The dialog over a whole recording; every reply and exercise plays to the end."""
-    app.matcher.warm_up()
     dialog = app.dialog(
         output, clock, asynchronous=False, block_exercises=True, greet_first_run=False
     )
@@ -167,7 +165,6 @@ def run_recording(
 def chat(app: App, lines: TextIO, output: Output, clock: Clock | None = None) -> Dialog:
     """Typed conversation: one utterance per line; exercises run in the background."""
     clock = clock or MonotonicClock()
-    app.matcher.warm_up()
     dialog = app.dialog(output, clock, asynchronous=False)
     dialog.begin()
     try:

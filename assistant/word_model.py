@@ -100,25 +100,17 @@ def _leanings(counts: dict[str, Counter[str]]) -> dict[str, dict[str, float]]:
 
 
 class Building:
-    """A :class:`WordModel` built on a thread of its own once :meth:`start` is called,
-    so that the counting (about 0.6 s of Python) does not hold up Steady's start: the
-    hands-free loop starts it once it is listening. :meth:`get` waits for it, or
-    builds it there and then if it was never started."""
+    """A :class:`WordModel` built on a thread of its own, so that Steady starts (loads
+    its speech model, which lets go of Python's lock) while it is counted; :meth:`get`
+    waits for it."""
 
     def __init__(
         self, sentences: list[str], owners: list[str], stop_words: Collection[str]
     ) -> None:
         self._args = (sentences, owners, stop_words)
         self._model: WordModel | None = None
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def start(self) -> None:
-        """Begin building on a thread (once; nothing if it is built or building)."""
-        with self._lock:
-            if self._thread is None and self._model is None:
-                self._thread = threading.Thread(target=self._build, daemon=True)
-                self._thread.start()
+        self._thread = threading.Thread(target=self._build, daemon=True)
+        self._thread.start()
 
     def _build(self) -> None:
         try:
@@ -127,11 +119,7 @@ class Building:
             self._model = None
 
     def get(self) -> WordModel:
-        with self._lock:
-            thread = self._thread
-        if thread is not None:
-            thread.join()
-        with self._lock:
-            if self._model is None:
-                self._model = WordModel(*self._args)
-            return self._model
+        self._thread.join()
+        if self._model is None:
+            self._model = WordModel(*self._args)
+        return self._model

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.word_model import Building, WordModel, features
+from assistant.word_model import WordModel, features
 
 STOP = frozenset({"i", "am", "so", "the", "a", "me", "my"})
 
@@ -34,21 +34,3 @@ def test_an_intent_with_many_examples_is_not_favoured() -> None:
 def test_words_no_example_uses_give_no_opinion() -> None:
     model = WordModel(["i am sad"], ["sad"], STOP)
     assert model.posterior("the weather in paris") == {}
-
-
-SAD_OR_ANGRY = (["i am so sad", "i am so angry"], ["sad", "angry"], STOP)
-
-
-def test_a_model_never_started_is_built_when_first_needed() -> None:
-    building = Building(*SAD_OR_ANGRY)
-    assert building.get().posterior("sad")["sad"] > 0.5
-    assert building.get() is building.get()
-
-
-def test_a_started_model_is_built_once_however_often_it_is_started() -> None:
-    building = Building(*SAD_OR_ANGRY)
-    building.start()
-    building.start()
-    first = building.get()
-    building.start()  # already built: nothing more to do
-    assert building.get() is first
