@@ -247,7 +247,8 @@ class ModelLoad:
     def __init__(self, model_path: Path) -> None:
         check_address_space()
         self.model_path = model_path
-        self._vosk = _import_vosk()
+        self.vosk = _import_vosk()
+        """The imported ``vosk`` module the model is loaded with."""
         self._model: Any = None
         self._error: str | None = None
         self._thread = threading.Thread(target=self._load, name="steady-model", daemon=True)
@@ -255,7 +256,7 @@ class ModelLoad:
 
     def _load(self) -> None:
         try:
-            self._model = self._vosk.Model(str(self.model_path))
+            self._model = self.vosk.Model(str(self.model_path))
         except Exception as exc:  # the binding raises a bare Exception on failure
             self._error = str(exc)
 
@@ -322,14 +323,14 @@ class VoskSpeechToText(SpeechToText):
         if open_pass not in OPEN_PASS_MODES:
             raise ValueError(f"open_pass must be one of {OPEN_PASS_MODES}")
         loading = model if isinstance(model, ModelLoad) else ModelLoad(model)
-        self._vosk = _import_vosk()
+        self._vosk = loading.vosk
         self.model_path = loading.model_path
         self.model = loading.result()
         graph = self.model_path / "graph"
         self.supports_grammar = (graph / "HCLr.fst").exists() and (graph / "Gr.fst").exists()
         phrases, vocabulary = set(phrases), set(vocabulary)
         known = self._known_words({w for p in phrases for w in p.split()} | vocabulary)
-        words = sorted({w for w in vocabulary if w and w in known})
+        words = sorted(vocabulary & known)
         sentences = sorted({p for p in phrases if p and known.issuperset(p.split())})
         self.vocabulary = sorted({w for p in sentences for w in p.split()} | set(words))
         self.use_grammar = use_grammar and self.supports_grammar and bool(self.vocabulary)

@@ -123,9 +123,9 @@ def _examples(matcher: IntentMatcher) -> Iterable[tuple[str, str, bool]]:
 def grammar_phrases(matcher: IntentMatcher) -> list[str]:
     """Every example sentence (see :func:`_examples`), slots filled with common values, as
     grammar phrases, and the ways of addressing Steady by name (:data:`ADDRESS_PHRASES`)."""
-    out = {phrase for _, phrase, _ in _examples(matcher)}
-    out.update(ADDRESS_PHRASES)
-    return sorted(single_spaced(p) for p in out)
+    out = {phrase for _, phrase, _ in _examples(matcher)}  # single-spaced already
+    out.update(single_spaced(p) for p in ADDRESS_PHRASES)
+    return sorted(out)
 
 
 def settled_phrases(matcher: IntentMatcher) -> frozenset[str]:
