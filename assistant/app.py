@@ -18,6 +18,7 @@ from assistant.exercises import ExerciseLibrary
 from assistant.matcher import IntentMatcher
 from assistant.output import Output, PrintedOutput, SpokenOutput
 from assistant.paths import audio_dir, config_dir, data_dir, ensure_private_dir, intents_dir
+from assistant.prebuilt import Prebuilt
 from assistant.replies import Replies
 from assistant.safety import Contact, Locale
 from assistant.understand import build_matcher
@@ -51,7 +52,7 @@ class App:
         user_exercises = config_dir(data_override) / "exercises"
         return cls(
             settings=settings,
-            matcher=build_matcher(lang),
+            matcher=build_matcher(lang, Prebuilt.under(home)),
             replies=Replies.from_yaml(data / "replies" / lang / "replies.yaml"),
             library=ExerciseLibrary.load(data / "exercises", user_exercises),
             suggestions=load_suggestions(data / "suggestions.yaml"),

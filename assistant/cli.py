@@ -232,10 +232,12 @@ def _match(settings: Settings, args: argparse.Namespace) -> int:
 
 def _recognize(settings: Settings, args: argparse.Namespace) -> int:
     from assistant.audio_format import load_wav
+    from assistant.paths import data_dir
+    from assistant.prebuilt import Prebuilt
     from assistant.understand import build_matcher, build_stt, load_model, understand_audio
 
     loading = load_model(settings.model)
-    matcher = build_matcher(settings.language)
+    matcher = build_matcher(settings.language, Prebuilt.under(data_dir(args.data_dir)))
     stt = build_stt(matcher, loading, **settings.recognition())
     failures = 0
     for name in args.files:

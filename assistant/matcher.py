@@ -27,6 +27,7 @@ from assistant.crisis import CrisisDetector, CrisisFinding
 from assistant.crisis_net import CrisisNet, load_crisis
 from assistant.intents import FILLER, OUT_OF_SCOPE, UNKNOWN, IntentSet
 from assistant.numbers import Span, find_duration, find_rating, words_of
+from assistant.prebuilt import NOT_KEPT, Prebuilt
 from assistant.text import normalize, noun_s_as, without_name
 from assistant.word_model import Building
 
@@ -199,28 +200,24 @@ def in_order(example: str, query: str) -> float:
     return row[-1] / len(wanted)
 
 
-class IntentMatcher:
-    """Matches text to intents. Build once; :meth:`match` is cheap."""
+@dataclass
+class Tables:
+    """What the matcher derives from the example sentences: built once here, or read
+    back from :mod:`assistant.prebuilt` on later starts."""
 
-    def __init__(
-        self,
-        intents: IntentSet,
-        crisis: CrisisDetector,
-        *,
-        accept: float = ACCEPT,
-        confirm: float = CONFIRM,
-        agree: float = AGREE,
-        agree_share: float = AGREE_SHARE,
-        net: CrisisNet | None = None,
-    ) -> None:
-        self.intents = intents
-        self.crisis = crisis
-        self.net = net
-        self.accept = accept
-        self.confirm = confirm
-        self.agree = agree
-        self.agree_share = agree_share
-        self._exact: dict[str, str] = {}
+    intents: IntentSet
+    exact: dict[str, str]
+    """Every example (normalised, slots as placeholders) and its intent."""
+    sentences: list[str]
+    """The examples that fuzzy matching scores, by word count (see ``_hits``)..."""
+    owners: list[str]
+    """...and the intent of each."""
+    words: Building
+    """What the examples' words point to (:class:`~assistant.word_model.WordModel`)."""
+
+    @classmethod
+    def build(cls, intents: IntentSet) -> Tables:
+        exact: dict[str, str] = {}
         sentences: list[str] = []
         owners: list[str] = []
         for intent in intents.intents.values():
@@ -234,8 +231,8 @@ class IntentMatcher:
                 )
                 norm = norm.replace(f"{RATING_SLOT} out of ten", RATING_SLOT)
                 norm = s if norm == s else norm  # one copy of a sentence already plain
-                if norm and norm not in self._exact:
-                    self._exact[norm] = intent.name
+                if norm and norm not in exact:
+                    exact[norm] = intent.name
                     sentences.append(norm)
                     owners.append(intent.name)
         # Fillers count only word for word, and never over a request's own example:
@@ -243,25 +240,70 @@ class IntentMatcher:
         for intent in intents.intents.values():
             if intent.kind == FILLER:
                 for s in intent.sentences:
-                    self._exact.setdefault(_query(s)[0], intent.name)
-        self._exact.pop("", None)
+                    exact.setdefault(_query(s)[0], intent.name)
+        exact.pop("", None)
         # Sorted by word count, so the examples the containment score applies to (see
         # _hits) are one slice.
         order = sorted(range(len(sentences)), key=lambda i: sentences[i].count(" "))
-        self._sentences = [sentences[i] for i in order]
-        self._owners = [owners[i] for i in order]
+        return cls(
+            intents,
+            exact,
+            [sentences[i] for i in order],
+            [owners[i] for i in order],
+            Building(sentences, owners, STOP_WORDS),
+        )
+
+
+class IntentMatcher:
+    """Matches text to intents. Build once; :meth:`match` is cheap."""
+
+    def __init__(
+        self,
+        intents: IntentSet,
+        crisis: CrisisDetector,
+        *,
+        accept: float = ACCEPT,
+        confirm: float = CONFIRM,
+        agree: float = AGREE,
+        agree_share: float = AGREE_SHARE,
+        net: CrisisNet | None = None,
+        tables: Tables | None = None,
+        prebuilt: Prebuilt = NOT_KEPT,
+    ) -> None:
+        """``tables`` are built from ``intents`` when not given; ``prebuilt`` is where
+        tables derived from the bundled data are kept (this matcher's, when they are
+        the bundled ones, and the recognizer's grammar: see :mod:`assistant.prebuilt`)."""
+        self.intents = intents
+        self.crisis = crisis
+        self.net = net
+        self.accept = accept
+        self.confirm = confirm
+        self.agree = agree
+        self.agree_share = agree_share
+        self.tables = tables if tables is not None else Tables.build(intents)
+        self.prebuilt = prebuilt
+        self._exact = self.tables.exact
+        self._sentences = self.tables.sentences
+        self._owners = self.tables.owners
         counts = [s.count(" ") + 1 for s in self._sentences]
         self._first_long = bisect.bisect_left(counts, CONTAINED_MIN_WORDS)
         self._counts = counts
-        self._words = Building(sentences, owners, STOP_WORDS)
+        self._words = self.tables.words
         self._strict = {i.name: i.accept for i in intents.intents.values() if i.accept is not None}
 
     @classmethod
-    def from_data(cls, folder: Path, language: str = "en") -> IntentMatcher:
-        """Load sentences and crisis rules from the bundled data folder."""
-        intents = IntentSet.from_dir(folder / "sentences" / language, language)
+    def from_data(
+        cls, folder: Path, language: str = "en", prebuilt: Prebuilt = NOT_KEPT
+    ) -> IntentMatcher:
+        """Load sentences and crisis rules from the data folder. The sentences' tables
+        may be kept in ``prebuilt``; the crisis rules are read afresh every time."""
         crisis, net = load_crisis(folder / "safety" / language / "crisis.yaml")
-        return cls(intents, crisis, net=net)
+        tables = prebuilt.get(
+            f"sentences-{language}",
+            Tables,
+            lambda: Tables.build(IntentSet.from_dir(folder / "sentences" / language, language)),
+        )
+        return cls(tables.intents, crisis, net=net, tables=tables, prebuilt=prebuilt)
 
     def heard_crisis(
         self, readings: Iterable[str], runners_up: Iterable[str] = ()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from assistant.crisis import CrisisFinding
 from assistant.intents import FILLER, NOT_IN_GRAMMAR, UNKNOWN
 from assistant.matcher import IntentMatcher, Match
 from assistant.paths import intents_dir, models_dir
+from assistant.prebuilt import NOT_KEPT, Prebuilt
 from assistant.stt import ModelLoad, SpeechToText, Transcript, VoskSpeechToText, join_utterances
 from assistant.text import normalize, single_spaced
 
@@ -91,9 +93,10 @@ QUICK_COMMANDS = ("stop", "stop it", "stop now", "pause", "wait", "enough", "slo
 """Whole utterances that need no more than a short pause to be final."""
 
 
-def build_matcher(language: str = "en") -> IntentMatcher:
-    """The intent matcher with the bundled sentences and crisis rules."""
-    return IntentMatcher.from_data(intents_dir(), language)
+def build_matcher(language: str = "en", prebuilt: Prebuilt = NOT_KEPT) -> IntentMatcher:
+    """The intent matcher with the bundled sentences and crisis rules; the tables derived
+    from the sentences (the matcher's and the recognizer's) may be kept in ``prebuilt``."""
+    return IntentMatcher.from_data(intents_dir(), language, prebuilt)
 
 
 def grammar_vocabulary(matcher: IntentMatcher) -> set[str]:
@@ -153,6 +156,24 @@ def settled_phrases(matcher: IntentMatcher) -> frozenset[str]:
     return frozenset(settled)
 
 
+@dataclass(frozen=True)
+class GrammarTables:
+    """The recognizer's share of the sentences: its grammar (:func:`grammar_phrases`)
+    and the sentences after which it need not wait long (:func:`settled_phrases`)."""
+
+    phrases: list[str]
+    settled: frozenset[str]
+
+    @classmethod
+    def of(cls, matcher: IntentMatcher) -> GrammarTables:
+        """Built from ``matcher``'s sentences, or read back where it keeps its tables."""
+        return matcher.prebuilt.get(
+            f"grammar-{matcher.intents.language}",
+            cls,
+            lambda: cls(grammar_phrases(matcher), settled_phrases(matcher)),
+        )
+
+
 def load_model(model: str | Path | None = None) -> ModelLoad:
     """Start loading the active (or given) model on a thread; hand it to
     :func:`build_stt`. A missing model, or one without its files, is reported here at
@@ -174,13 +195,14 @@ def build_stt(
 ) -> VoskSpeechToText:
     """Vosk with the active (or given, or loading) model, Steady's sentences and
     vocabulary."""
+    grammar = GrammarTables.of(matcher)
     return VoskSpeechToText(
         model if isinstance(model, ModelLoad) else load_model(model),
         grammar_vocabulary(matcher),
-        phrases=grammar_phrases(matcher),
+        phrases=grammar.phrases,
         use_grammar=use_grammar,
         open_pass=open_pass,
-        quick_phrases=(*QUICK_COMMANDS, *settled_phrases(matcher)),
+        quick_phrases=(*QUICK_COMMANDS, *grammar.settled),
         noise_suppression=noise_suppression,
         auto_gain=auto_gain,
         end_silence=end_silence,

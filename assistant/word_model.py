@@ -109,7 +109,7 @@ class Building:
     ) -> None:
         self._args = (sentences, owners, stop_words)
         self._model: WordModel | None = None
-        self._thread = threading.Thread(target=self._build, daemon=True)
+        self._thread: threading.Thread | None = threading.Thread(target=self._build, daemon=True)
         self._thread.start()
 
     def _build(self) -> None:
@@ -119,7 +119,19 @@ class Building:
             self._model = None
 
     def get(self) -> WordModel:
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
         if self._model is None:
             self._model = WordModel(*self._args)
         return self._model
+
+    def __getstate__(self) -> dict[str, object]:
+        """Kept (:mod:`assistant.prebuilt`) as the finished model, without its thread."""
+        return {"model": self.get()}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        model = state["model"]
+        if not isinstance(model, WordModel):
+            raise TypeError("not a word model")
+        self._model = model
+        self._thread = None
