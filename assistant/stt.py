@@ -21,12 +21,13 @@ crisis check can read them together.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import json
 import logging
 import threading
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -235,6 +236,18 @@ def check_address_space(need: int = MIN_ADDRESS_SPACE) -> None:
         )
 
 
+def model_fingerprint(model_path: Path) -> str:
+    """Names a model's files as they are now (paths, sizes, times): tables built with its
+    lexicon (:class:`Grammar`) are kept under it."""
+    digest = hashlib.sha256(str(model_path.resolve()).encode())
+    for path in sorted(p for p in model_path.rglob("*") if p.is_file()):
+        info = path.stat()
+        digest.update(
+            f"\0{path.relative_to(model_path)} {info.st_size} {info.st_mtime_ns}".encode()
+        )
+    return digest.hexdigest()[:16]
+
+
 class ModelLoad:
     """A Vosk model loading on its own thread from the moment this is made.
 
@@ -259,6 +272,11 @@ class ModelLoad:
             self._model = self.vosk.Model(str(self.model_path))
         except Exception as exc:  # the binding raises a bare Exception on failure
             self._error = str(exc)
+
+    def known_words(self, words: Iterable[str]) -> frozenset[str]:
+        """Those of ``words`` in the model's lexicon (waits for the model)."""
+        find = self.result().vosk_model_find_word
+        return frozenset(w for w in words if w and find(w) >= 0)
 
     def result(self) -> Any:
         """The loaded ``vosk.Model`` (waits for it)."""
@@ -292,12 +310,76 @@ def _best_of(result: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     return alts[0], [t for t in texts if t]
 
 
+@dataclass(frozen=True)
+class Grammar:
+    """Steady's sentences as one model can hear them: the recognizer's runtime grammar,
+    and the tables that tell when what was heard is a whole sentence.
+
+    Building it goes through 50,000 sentences in pure Python (half a second here), so
+    the one built from Steady's own sentences is kept between starts
+    (``assistant.understand.build_stt``, :mod:`assistant.prebuilt`)."""
+
+    sentences: list[str]
+    """Sentences whose every word the model knows, sorted."""
+    words: list[str]
+    """Single words the grammar may put between them (numbers, fillers), sorted."""
+    vocabulary: list[str]
+    """Every word of the two, sorted."""
+    quick: frozenset[str]
+    """Utterances that end after :data:`QUICK_END_SILENCE` (commands like "stop", and
+    sentences that nothing more would change, like "i feel anxious")."""
+    complete: frozenset[str]
+    """The sentences and single words: what can be heard as a whole."""
+    ends: list[str]
+    """What ends an utterance at once (see ``VoskSpeechToText.could_end``), sorted."""
+
+    @classmethod
+    def build(
+        cls,
+        phrases: Iterable[str],
+        vocabulary: Iterable[str],
+        quick: Iterable[str],
+        known: Callable[[set[str]], frozenset[str]],
+    ) -> Grammar:
+        """``phrases`` (sentences) and ``vocabulary`` (single words), kept where every
+        word is one the model knows (``known`` picks those out of a set of words)."""
+        phrases, vocabulary = set(phrases), set(vocabulary)
+        found = known({w for p in phrases for w in p.split()} | vocabulary)
+        words = sorted(vocabulary & found)
+        sentences = sorted({p for p in phrases if p and found.issuperset(p.split())})
+        # In sorted order a sentence that others extend is followed by one of them:
+        # "s" < "s ..." < "s'...".
+        ends = {
+            s
+            for i, s in enumerate(sentences)
+            if i + 1 == len(sentences) or not sentences[i + 1].startswith(s + " ")
+        }
+        ends |= {w for w in words if not _extends(sentences, w)}
+        quick = frozenset(quick)
+        return cls(
+            sentences=sentences,
+            words=words,
+            vocabulary=sorted({w for p in sentences for w in p.split()} | set(words)),
+            quick=quick,
+            complete=frozenset(sentences) | frozenset(words),
+            ends=sorted(ends | quick),
+        )
+
+
+def _extends(sentences: list[str], text: str) -> bool:
+    """True when a sentence of ``sentences`` (sorted) begins with ``text`` and goes on."""
+    head = text + " "
+    i = bisect.bisect_left(sentences, head)
+    return i < len(sentences) and sentences[i].startswith(head)
+
+
 class VoskSpeechToText(SpeechToText):
     """Vosk (Kaldi) recognition: Steady's sentences as a grammar, plus the open vocabulary.
 
     ``model`` is a model folder, or a :class:`ModelLoad` already under way.
-    ``phrases`` (whole example sentences) and ``vocabulary`` (single words, e.g. the
-    crisis words and numbers) make the runtime grammar. ``open_pass`` decides when the
+    ``grammar`` (:class:`Grammar`: whole example sentences and single words such as
+    numbers) makes the runtime grammar; without one, only the open vocabulary is
+    heard. ``open_pass`` decides when the
     open-vocabulary reading is made: ``always`` (a second recognizer fed the same audio
     as it streams, on a thread of its own, so it costs no extra latency and can use a
     second core), ``fallback`` (the buffered utterance is decoded again only when the
@@ -310,13 +392,11 @@ class VoskSpeechToText(SpeechToText):
     def __init__(
         self,
         model: Path | ModelLoad,
-        vocabulary: Iterable[str] = (),
+        grammar: Grammar | None = None,
         *,
-        phrases: Iterable[str] = (),
         end_silence: float = DEFAULT_END_SILENCE,
         use_grammar: bool = True,
         open_pass: str = DEFAULT_OPEN_PASS,
-        quick_phrases: Iterable[str] = (),
         noise_suppression: bool = True,
         auto_gain: bool = True,
     ) -> None:
@@ -328,48 +408,37 @@ class VoskSpeechToText(SpeechToText):
         self.model = loading.result()
         graph = self.model_path / "graph"
         self.supports_grammar = (graph / "HCLr.fst").exists() and (graph / "Gr.fst").exists()
-        phrases, vocabulary = set(phrases), set(vocabulary)
-        known = self._known_words({w for p in phrases for w in p.split()} | vocabulary)
-        words = sorted(vocabulary & known)
-        sentences = sorted({p for p in phrases if p and known.issuperset(p.split())})
-        self.vocabulary = sorted({w for p in sentences for w in p.split()} | set(words))
+        if grammar is None:
+            grammar = Grammar.build((), (), (), loading.known_words)
+        self.vocabulary = grammar.vocabulary
         self.use_grammar = use_grammar and self.supports_grammar and bool(self.vocabulary)
-        self._grammar = json.dumps([*sentences, *words, UNK]) if self.use_grammar else None
+        self._grammar = (
+            json.dumps([*grammar.sentences, *grammar.words, UNK]) if self.use_grammar else None
+        )
         self.open_pass = open_pass if self.use_grammar else "never"
         self.end_silence = end_silence
         self.noise_suppression = noise_suppression
         """Whether steady background noise is taken out before decoding (assistant.denoise)."""
         self.auto_gain = auto_gain
         """Whether quiet speech is amplified before decoding (assistant.loudness)."""
-        self.quick_phrases = frozenset(quick_phrases)
+        self.quick_phrases = grammar.quick
         """Utterances that end after :data:`QUICK_END_SILENCE` (commands like "stop", and
         sentences that nothing more would change, like "i feel anxious")."""
         self._worker: ThreadPoolExecutor | None = None
-        self._sentences = sentences if self.use_grammar else []
-        self._complete = frozenset(sentences) | frozenset(words)
-        # Sentences that end an utterance at once (see could_end). In sorted order a
-        # sentence that others extend is followed by one of them: "s" < "s ..." < "s'...".
-        ends = {
-            s
-            for i, s in enumerate(self._sentences)
-            if i + 1 == len(self._sentences) or not self._sentences[i + 1].startswith(s + " ")
-        }
-        ends |= {w for w in words if not self._extended(w)}
-        self._ends = sorted(ends | self.quick_phrases)
+        self._sentences = grammar.sentences if self.use_grammar else []
+        self._complete = grammar.complete
+        # Without a grammar no sentence extends another: every single word ends at once.
+        self._ends = (
+            grammar.ends if self.use_grammar else sorted(set(grammar.words) | grammar.quick)
+        )
         log.info(
             "Vosk model %s loaded; grammar %s (%d sentences, %d words); open pass %s",
             self.model_path.name,
             "on" if self.use_grammar else "off",
-            len(sentences),
+            len(grammar.sentences),
             len(self.vocabulary),
             self.open_pass,
         )
-
-    def _known_words(self, words: set[str]) -> frozenset[str]:
-        """Those of ``words`` in the model's lexicon (asked once each: the 50,000
-        grammar sentences share about 2,000 words)."""
-        find = self.model.vosk_model_find_word
-        return frozenset(w for w in words if w and find(w) >= 0)
 
     def final_sentence(self, text: str) -> bool:
         """True when ``text`` is a whole grammar sentence that no longer one extends
@@ -377,9 +446,7 @@ class VoskSpeechToText(SpeechToText):
         return text in self._complete and not self._extended(text)
 
     def _extended(self, text: str) -> bool:
-        head = text + " "
-        i = bisect.bisect_left(self._sentences, head)
-        return i < len(self._sentences) and self._sentences[i].startswith(head)
+        return _extends(self._sentences, text)
 
     def ends_at_once(self, text: str) -> bool:
         """True when ``text`` is a whole command, a sentence nothing the person could add

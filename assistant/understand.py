@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from difflib import SequenceMatcher
 from pathlib import Path
 
@@ -23,7 +22,15 @@ from assistant.intents import FILLER, NOT_IN_GRAMMAR, UNKNOWN
 from assistant.matcher import IntentMatcher, Match
 from assistant.paths import intents_dir, models_dir
 from assistant.prebuilt import NOT_KEPT, Prebuilt
-from assistant.stt import ModelLoad, SpeechToText, Transcript, VoskSpeechToText, join_utterances
+from assistant.stt import (
+    Grammar,
+    ModelLoad,
+    SpeechToText,
+    Transcript,
+    VoskSpeechToText,
+    join_utterances,
+    model_fingerprint,
+)
 from assistant.text import normalize, single_spaced
 
 log = logging.getLogger(__name__)
@@ -156,22 +163,19 @@ def settled_phrases(matcher: IntentMatcher) -> frozenset[str]:
     return frozenset(settled)
 
 
-@dataclass(frozen=True)
-class GrammarTables:
-    """The recognizer's share of the sentences: its grammar (:func:`grammar_phrases`)
-    and the sentences after which it need not wait long (:func:`settled_phrases`)."""
-
-    phrases: list[str]
-    settled: frozenset[str]
-
-    @classmethod
-    def of(cls, matcher: IntentMatcher) -> GrammarTables:
-        """Built from ``matcher``'s sentences, or read back where it keeps its tables."""
-        return matcher.prebuilt.get(
-            f"grammar-{matcher.intents.language}",
-            cls,
-            lambda: cls(grammar_phrases(matcher), settled_phrases(matcher)),
-        )
+def recognizer_grammar(
+    matcher: IntentMatcher, known: Callable[[set[str]], frozenset[str]]
+) -> Grammar:
+    """Steady's sentences (:func:`grammar_phrases`), its single words
+    (:func:`grammar_vocabulary`) and the utterances that need no long wait
+    (:data:`QUICK_COMMANDS`, :func:`settled_phrases`), for a model whose lexicon is
+    ``known``."""
+    return Grammar.build(
+        grammar_phrases(matcher),
+        grammar_vocabulary(matcher),
+        (*QUICK_COMMANDS, *settled_phrases(matcher)),
+        known,
+    )
 
 
 def load_model(model: str | Path | None = None) -> ModelLoad:
@@ -194,15 +198,19 @@ def build_stt(
     end_silence: float = DEFAULT_END_SILENCE,
 ) -> VoskSpeechToText:
     """Vosk with the active (or given, or loading) model, Steady's sentences and
-    vocabulary."""
-    grammar = GrammarTables.of(matcher)
+    vocabulary. The grammar made of them for this model is kept where ``matcher`` keeps
+    its tables, and read back on later starts without waiting for the model."""
+    loading = model if isinstance(model, ModelLoad) else load_model(model)
+    grammar = matcher.prebuilt.get(
+        f"grammar-{matcher.intents.language}-{model_fingerprint(loading.model_path)}",
+        Grammar,
+        lambda: recognizer_grammar(matcher, loading.known_words),
+    )
     return VoskSpeechToText(
-        model if isinstance(model, ModelLoad) else load_model(model),
-        grammar_vocabulary(matcher),
-        phrases=grammar.phrases,
+        loading,
+        grammar,
         use_grammar=use_grammar,
         open_pass=open_pass,
-        quick_phrases=(*QUICK_COMMANDS, *grammar.settled),
         noise_suppression=noise_suppression,
         auto_gain=auto_gain,
         end_silence=end_silence,

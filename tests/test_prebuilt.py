@@ -3,7 +3,6 @@ rebuilt from anything damaged, and never holding the crisis rules."""
 
 from __future__ import annotations
 
-import os
 import pickle
 import shutil
 import stat
@@ -15,7 +14,8 @@ import pytest
 from assistant.matcher import IntentMatcher, Tables
 from assistant.paths import intents_dir
 from assistant.prebuilt import NOT_KEPT, Prebuilt, source_key
-from assistant.understand import GrammarTables, build_matcher
+from assistant.stt import VoskSpeechToText, model_fingerprint
+from assistant.understand import build_matcher, build_stt
 from assistant.word_model import Building, WordModel
 
 T = TypeVar("T")
@@ -123,16 +123,16 @@ def test_word_counts_are_kept_as_the_finished_model() -> None:
 def test_kept_tables_understand_exactly_as_fresh_ones(tmp_path: Path) -> None:
     fresh = build_matcher("en")
     first = _kept(tmp_path)
-    GrammarTables.of(build_matcher("en", first))
+    build_matcher("en", first)
     first.wait()
     again = _kept(tmp_path)
     kept = build_matcher("en", again)
     assert not again._writing  # read back, not built
+    assert kept.tables.intents == fresh.tables.intents
     assert kept.tables.exact == fresh.tables.exact
     assert kept.tables.sentences == fresh.tables.sentences
     assert kept.tables.owners == fresh.tables.owners
     assert kept.tables.words.get().leanings == fresh.tables.words.get().leanings
-    assert GrammarTables.of(kept) == GrammarTables.of(fresh)
     for text in (
         "i feel anxious",
         "can we do box breathing for five minutes",
@@ -142,6 +142,34 @@ def test_kept_tables_understand_exactly_as_fresh_ones(tmp_path: Path) -> None:
         "play some music",
     ):
         assert kept.match(text) == fresh.match(text), text
+
+
+def test_the_recognizer_grammar_is_kept_for_its_model(
+    tmp_path: Path, model_path: Path, stt: VoskSpeechToText
+) -> None:
+    first = _kept(tmp_path)
+    build_stt(build_matcher("en", first), model_path)
+    first.wait()
+    again = _kept(tmp_path)
+    kept = build_stt(build_matcher("en", again), model_path)
+    assert not again._writing  # read back, not built
+    assert kept._grammar == stt._grammar  # the same grammar as built afresh
+    assert kept._ends == stt._ends and kept._complete == stt._complete
+    assert kept.quick_phrases == stt.quick_phrases and kept.vocabulary == stt.vocabulary
+    [name] = {p.name.rsplit("-", 1)[0] for p in tmp_path.glob("grammar-*.pickle")}
+    assert name == f"grammar-en-{model_fingerprint(model_path)}"
+
+
+def test_a_model_that_changes_gets_a_grammar_of_its_own(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    (model / "conf").mkdir(parents=True)
+    (model / "conf" / "model.conf").write_text("--min-active=200\n")
+    before = model_fingerprint(model)
+    assert model_fingerprint(model) == before
+    (model / "conf" / "model.conf").write_text("--min-active=200 \n")
+    assert model_fingerprint(model) != before
+    shutil.copytree(model, tmp_path / "other")
+    assert model_fingerprint(tmp_path / "other") != model_fingerprint(model)
 
 
 def test_the_crisis_rules_are_read_afresh_whatever_is_kept(tmp_path: Path) -> None:
@@ -167,14 +195,13 @@ def test_the_crisis_rules_are_read_afresh_whatever_is_kept(tmp_path: Path) -> No
     assert after.match(said).intent == "crisis"  # ...and the new rule still counts
 
 
-def test_a_start_leaves_its_tables_in_the_data_folder(tmp_path: Path) -> None:
+def test_a_start_leaves_its_tables_in_the_data_folder(tmp_path: Path, model_path: Path) -> None:
     from assistant.app import App
     from assistant.config import Settings
 
     app = App.load(Settings(), str(tmp_path))
-    GrammarTables.of(app.matcher)
+    build_stt(app.matcher, model_path)
     app.matcher.prebuilt.wait()
     names = sorted(p.name.split("-")[0] for p in (tmp_path / "cache" / "tables").iterdir())
     assert names == ["grammar", "sentences"]
-    assert not any(name.startswith(".") for name in os.listdir(tmp_path / "cache" / "tables"))
     assert isinstance(app.matcher.tables, Tables)
