@@ -13,13 +13,14 @@ cache as ``steady listen``, with a null audio sink.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 READY_LINE = "Steady is listening"
@@ -79,34 +80,43 @@ def watch(argv: Sequence[str], env: dict[str, str], timeout: float = 60.0) -> Fo
     return Footprint("", ready[0] if ready else None, peak, error)
 
 
-def measure(home: Path, seconds: float = 3.0, warm_up: bool = True) -> Footprint:
-    """``steady listen`` on PulseAudio if possible, else the equivalent process."""
+def measure(
+    home: Path, seconds: float = 3.0, warm_up: bool = True, device: bool = True
+) -> Footprint:
+    """``steady listen`` on PulseAudio if possible (and ``device``), else the equivalent
+    process."""
     env = dict(os.environ)
-    try:
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-        from tests.pulse import PulseUnavailable, ensure_pulse
-
-        try:
-            loop = ensure_pulse()
-            env.update(loop.env)
-            argv = [sys.executable, "-m", "assistant", "listen", "--seconds", f"{seconds:g}"]
-            argv += ["--data-dir", str(home)]
-            if warm_up:  # the first start renders the reply cache
-                watch(argv, env)
-            found = watch(argv, env)
-            if found.error is None and found.ready_seconds is not None:
-                return Footprint(
-                    "steady listen on PulseAudio", found.ready_seconds, found.peak_rss_mb
-                )
-        except PulseUnavailable:
-            pass
-    except ImportError:
-        pass
+    if device:
+        found = _on_pulse(home, seconds, warm_up, env)
+        if found is not None:
+            return found
     argv = [sys.executable, "-m", "bench.footprint", "--child", "--data-dir", str(home)]
     if warm_up:
         watch(argv, env)
     found = watch(argv, env)
     return Footprint("equivalent process", found.ready_seconds, found.peak_rss_mb, found.error)
+
+
+def _on_pulse(home: Path, seconds: float, warm_up: bool, env: dict[str, str]) -> Footprint | None:
+    """``steady listen`` on the PulseAudio loopback; None when that cannot run."""
+    try:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from tests.pulse import PulseUnavailable, ensure_pulse
+    except ImportError:
+        return None
+    try:
+        loop = ensure_pulse()
+    except PulseUnavailable:
+        return None
+    env = {**env, **loop.env}
+    argv = [sys.executable, "-m", "assistant", "listen", "--seconds", f"{seconds:g}"]
+    argv += ["--data-dir", str(home)]
+    if warm_up:  # the first start renders the reply cache
+        watch(argv, env)
+    found = watch(argv, env)
+    if found.error is None and found.ready_seconds is not None:
+        return Footprint("steady listen on PulseAudio", found.ready_seconds, found.peak_rss_mb)
+    return None
 
 
 def child(home: Path) -> int:
@@ -131,11 +141,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.footprint", description=__doc__)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", type=Path, default=Path("~/.cache/steady-bench/home"))
+    parser.add_argument("--json", type=Path, help="also write the result here")
+    parser.add_argument(
+        "--no-device",
+        action="store_true",
+        help="time the equivalent process, without PulseAudio (busy loops beside a "
+        "slowed run starve the sound server, which then refuses the microphone)",
+    )
     args = parser.parse_args(argv)
     home = args.data_dir.expanduser()
     if args.child:
         return child(home)
-    print(measure(home))
+    found = measure(home, device=not args.no_device)
+    print(found)
+    if args.json:
+        args.json.write_text(json.dumps(asdict(found)), encoding="utf-8")
     return 0
 
 
