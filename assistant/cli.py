@@ -216,9 +216,11 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _match(settings: Settings, args: argparse.Namespace) -> int:
+    from assistant.paths import data_dir
+    from assistant.prebuilt import Prebuilt
     from assistant.understand import build_matcher
 
-    matcher = build_matcher(settings.language)
+    matcher = build_matcher(settings.language, Prebuilt.under(data_dir(args.data_dir)))
     for line in sys.stdin:
         text = line.rstrip("\n")
         m = matcher.match(text)
@@ -227,6 +229,7 @@ def _match(settings: Settings, args: argparse.Namespace) -> int:
         else:
             slots = " ".join(f"{k}={v:g}" for k, v in m.slots.items())
             print(f"{m.intent}\t{m.confidence:.2f}\t{slots}".rstrip(), flush=True)
+    matcher.prebuilt.wait()  # a short run still keeps its tables for the next
     return 0
 
 

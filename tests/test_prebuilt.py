@@ -205,3 +205,14 @@ def test_a_start_leaves_its_tables_in_the_data_folder(tmp_path: Path, model_path
     names = sorted(p.name.split("-")[0] for p in (tmp_path / "cache" / "tables").iterdir())
     assert names == ["grammar", "sentences"]
     assert isinstance(app.matcher.tables, Tables)
+
+
+def test_steady_match_keeps_its_tables_for_the_next_run(tmp_path: Path) -> None:
+    from tests.test_cli import steady
+
+    first = steady("match", "--data-dir", str(tmp_path), stdin="i feel anxious\n")
+    assert first.returncode == 0 and first.stdout.startswith("anxious")
+    assert list((tmp_path / "cache" / "tables").glob("sentences-en-*.pickle"))
+    again = steady("match", "-v", "--data-dir", str(tmp_path), stdin="i feel anxious\n")
+    assert again.returncode == 0 and again.stdout == first.stdout
+    assert "read sentences-en back" in again.stderr
