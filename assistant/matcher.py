@@ -296,7 +296,8 @@ class IntentMatcher:
         cls, folder: Path, language: str = "en", prebuilt: Prebuilt = NOT_KEPT
     ) -> IntentMatcher:
         """Load sentences and crisis rules from the data folder. The sentences' tables
-        may be kept in ``prebuilt``; the crisis rules are read afresh every time."""
+        may be kept in ``prebuilt``, whose key must cover ``folder`` (its default key
+        covers the bundled data); the crisis rules are read afresh every time."""
         crisis, net = load_crisis(folder / "safety" / language / "crisis.yaml")
         tables = prebuilt.get(
             f"sentences-{language}",
