@@ -144,31 +144,27 @@ def _pacing(quick: bool, home: Path) -> dict[str, Any]:
     return {"drift": asdict(found), "self_voice": asdict(heard)}
 
 
+def _pinned_twice(module: str, args: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``module`` on one pinned core, then on two cores at a third of each (a Pi 4's speed)."""
+    return (
+        pi.run_child(module, args, pinned=True),
+        pi.run_child(module, args, pinned=True, cores=pi.PI_SPEED_CORES, share=pi.PI_SPEED_SHARE),
+    )
+
+
 def _pi(quick: bool, home: Path) -> dict[str, Any]:
     count = ["--count", "1"] if quick else ["--count", "8"]
     ready: dict[str, Any] = {}
-    if not quick:  # two starts of `steady listen` each (the first warms the caches)
-        where = ["--data-dir", str(home), "--no-device"]
-        ready = {
-            "ready": pi.run_child("bench.footprint", where, pinned=True),
-            "ready_pi_speed": pi.run_child(
-                "bench.footprint",
-                where,
-                pinned=True,
-                cores=pi.PI_SPEED_CORES,
-                share=pi.PI_SPEED_SHARE,
-            ),
-        }
+    if not quick:  # two starts of the equivalent process each (the first warms the caches)
+        one_core, pi_speed = _pinned_twice(
+            "bench.footprint", ["--data-dir", str(home), "--no-device"]
+        )
+        ready = {"ready": one_core, "ready_pi_speed": pi_speed}
+    latency, latency_pi_speed = _pinned_twice("bench.latency", count)
     return {
         **ready,
-        "latency": pi.run_child("bench.latency", count, pinned=True),
-        "latency_pi_speed": pi.run_child(
-            "bench.latency",
-            count,
-            pinned=True,
-            cores=pi.PI_SPEED_CORES,
-            share=pi.PI_SPEED_SHARE,
-        ),
+        "latency": latency,
+        "latency_pi_speed": latency_pi_speed,
         "rtf": pi.run_child("bench.rtf", ["--quick"] if quick else [], pinned=True),
         "address_space": pi.ADDRESS_SPACE,
     }
